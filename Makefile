@@ -1,0 +1,50 @@
+# The course's entry points. Every target sets up .venv first (idempotent, seconds when done).
+# See README.md. Variables: PROFILE (tiny|hub), PYTHON (interpreter used to create .venv).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= tiny
+# Offline, guarded, reproducible: the environment every headless run uses.
+RUN_ENV := COURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+	COURSE_NETWORK_GUARD=1 PYTHONPATH=$(CURDIR)/course_utils/_guard MPLBACKEND=Agg \
+	COURSE_CACHE_DIR=$(CURDIR)/build/cache TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: setup test unit course lab bench data slides clean help
+help:
+	@echo "make setup   create/reuse .venv with pinned versions"
+	@echo "make test    unit tests + every notebook (nbval) + lesson claims, offline"
+	@echo "make course  execute every notebook -> build/ (notebooks, HTML, results, slides)"
+	@echo "make lab     open JupyterLab on notebooks/"
+	@echo "make bench   time and peak memory of each notebook"
+	@echo "make data    regenerate data/ (byte for byte)"
+	@echo "make slides  build the instructor decks into build/slides/"
+	@echo "make clean   remove build/ (keeps .venv and your saved models)"
+
+setup:
+	@bash scripts/setup_env.sh
+
+test: setup
+	@bash scripts/test_deps.sh
+	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
+
+unit: setup
+	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit
+
+course: setup
+	$(RUN_ENV) $(PY) scripts/run_course.py
+	$(MAKE) --no-print-directory slides
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(RUN_ENV) $(PY) scripts/bench.py
+
+data: setup
+	$(PY) scripts/make_data.py
+
+slides: setup
+	$(RUN_ENV) $(PY) scripts/build_slides.py
+
+clean:
+	rm -rf build/

@@ -1,0 +1,116 @@
+"""Profiles: one setting that scales every notebook from a CPU laptop to a GPU runtime.
+
+* ``tiny`` (default): offline, CPU, the course's own small GPT and shipped data.
+* ``hub``: a GPU runtime with internet; real Hub models and data sets.
+
+The profile is chosen by ``$COURSE_PROFILE`` or, when that is unset, by the hardware
+recommendation (:func:`course_utils.hardware.recommend`). Each lesson reads its sizes
+(model, steps, batch, sequence length) from ``profile.lesson("NN")``; no notebook has a
+separate test mode.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+PROFILE_NAMES = ("tiny", "hub")
+
+#: The models each profile uses. The tiny base model is built by the course itself.
+MODELS = {
+    "tiny": {"base_model": "course/tiny-gpt", "encoder": "all-MiniLM-L6-v2 (installed package)"},
+    "hub": {"base_model": "HuggingFaceTB/SmolLM2-135M", "encoder": "sentence-transformers/all-MiniLM-L6-v2"},
+}
+
+#: Per-lesson sizes. Each lesson owns its own entry; keys are free-form but keep the names
+#: steps / batch_size / seq_len / n_eval where they apply.
+LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    "00": {"tiny": {}, "hub": {}},
+    "01": {"tiny": {}, "hub": {}},
+    "02": {"tiny": {}, "hub": {}},
+    "03": {"tiny": {}, "hub": {}},
+    "04": {"tiny": {}, "hub": {}},
+    "05": {"tiny": {}, "hub": {}},
+    "06": {"tiny": {}, "hub": {}},
+    "07": {"tiny": {}, "hub": {}},
+    "08": {"tiny": {}, "hub": {}},
+    "09": {"tiny": {}, "hub": {}},
+}
+
+
+class ProfileError(ValueError):
+    """An unknown profile name or lesson key."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The settings a notebook runs with."""
+
+    name: str
+    reason: str
+    device: str = "cpu"
+    dtype: str = "float32"
+    base_model: str = MODELS["tiny"]["base_model"]
+    encoder: str = MODELS["tiny"]["encoder"]
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.name == "tiny"
+
+    def lesson(self, key: str) -> SimpleNamespace:
+        """The sizes of lesson ``key`` ("01" ... "09") in this profile, as attributes."""
+        key = str(key).zfill(2)
+        if key not in self.sizes:
+            raise ProfileError(f"no sizes for lesson {key!r}; known lessons: {sorted(self.sizes)}")
+        return SimpleNamespace(**self.sizes[key])
+
+    def describe(self) -> str:
+        """One line: which profile, on what, and why."""
+        return (f"profile '{self.name}' on {self.device} ({self.dtype}); base model {self.base_model}"
+                f" -- {self.reason}")
+
+
+def _build(name: str, reason: str, device: str, dtype: str) -> Profile:
+    sizes = {k: dict(v[name]) for k, v in LESSON_SIZES.items()}
+    return Profile(name=name, reason=reason, device=device, dtype=dtype,
+                   base_model=MODELS[name]["base_model"], encoder=MODELS[name]["encoder"], sizes=sizes)
+
+
+def get_profile(name: str | None = None, *, hardware=None, online: bool | None = None,
+                verbose: bool = True) -> Profile:
+    """Choose the profile: ``name``, else ``$COURSE_PROFILE``, else the hardware recommendation.
+
+    ``hub`` needs the Hub: if it is unreachable (checked in at most 2 s) the tiny profile is
+    used instead, with a one-line message. The tiny profile never touches the network.
+    """
+    from course_utils import hardware as hw_mod
+
+    source = "argument"
+    if name is None:
+        name = os.environ.get("COURSE_PROFILE") or None
+        source = "COURSE_PROFILE"
+    if name is not None:
+        name = name.strip().lower()
+        if name not in PROFILE_NAMES:
+            raise ProfileError(f"unknown profile {name!r} (from {source}); choose one of "
+                               f"{', '.join(PROFILE_NAMES)}, e.g. COURSE_PROFILE=tiny")
+    hw = hardware if hardware is not None else hw_mod.detect()
+    if name is None:
+        rec = hw_mod.recommend(hw, online=online)
+        name, reason = rec.profile, f"recommended: {rec.reason}"
+    else:
+        reason = f"chosen by {source}"
+    if name == "hub":
+        if online is None:
+            online = hw_mod.hub_reachable()
+        if not online:
+            msg = "hub profile asked for, but the Hub is unreachable: falling back to the tiny profile (offline)"
+            if verbose:
+                print(msg)
+            name, reason = "tiny", msg
+    if name == "tiny":
+        return _build("tiny", reason, device=hw.device if hw.device != "mps" else "cpu", dtype="float32")
+    dtype = "bfloat16" if hw.bf16 else ("float16" if hw.device == "cuda" else "float32")
+    return _build("hub", reason, device=hw.device, dtype=dtype)
