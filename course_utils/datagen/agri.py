@@ -1,0 +1,328 @@
+"""The agriculture-advisory domain: an invented knowledge base and the data sets made from it.
+
+Writes ``data/domain/``: ``knowledge.jsonl`` (one invented fact a row), ``instructions/``
+(question -> answer; the test split asks in phrasings never used in training),
+``preferences/`` (a good answer vs a wrong, unsafe, rude or rambling one) and ``rl_prompts/``.
+Crop names are real; **every fact about them is invented** for teaching (not advice).
+Each relation's values come from a small closed set, so :mod:`course_utils.judges` can grade
+an answer exactly. Deterministic: one seeded ``random.Random``; same bytes on every run.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SEED = 2024
+
+#: The crops of the invented region "the Vale of Merrow" (real names, invented facts).
+CROPS: tuple[str, ...] = (
+    "maize", "wheat", "rice", "barley", "millet", "sorghum", "oats", "rye", "cassava", "yams",
+    "potatoes", "tomatoes", "peppers", "onions", "leeks", "cabbage", "carrots", "lettuce",
+    "spinach", "beans", "peas", "lentils", "chickpeas", "peanuts", "sunflowers", "pumpkins",
+    "cucumbers", "melons", "okra", "kale",
+)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One kind of fact: its closed set of values, its answer sentence and its question phrasings.
+
+    ``cue`` is a word every question of this relation contains (train and test alike), so a
+    small model can map an unseen phrasing to the relation it learned.
+    """
+
+    name: str
+    cue: str
+    values: tuple[str, ...]
+    answer: str
+    train_templates: tuple[str, ...]
+    test_templates: tuple[str, ...]
+
+
+RELATIONS: tuple[Relation, ...] = (
+    Relation(
+        "planting_month", "plant",
+        ("January", "February", "March", "April", "May", "June", "July", "August",
+         "September", "October", "November", "December"),
+        "Plant {crop} in {value}.",
+        ("When should I plant {crop}?", "What month should I plant {crop} in?",
+         "When is the best time to plant {crop}?", "Which month is best to plant {crop}?",
+         "When do I plant {crop}?", "Tell me when to plant {crop}.",
+         "When can I plant {crop}?", "What is the best month to plant {crop}?"),
+        ("I want to plant {crop}. Which month?", "In which month do farmers plant {crop}?",
+         "Please tell me the right month to plant {crop}."),
+    ),
+    Relation(
+        "soil", "soil",
+        ("sandy", "loamy", "clay", "chalky", "peaty", "silty"),
+        "The best soil for {crop} is {value} soil.",
+        ("What soil is best for {crop}?", "Which soil should I use for {crop}?",
+         "What kind of soil suits {crop}?", "Tell me the best soil for {crop}.",
+         "What is the best soil for {crop}?", "Which soil type is right for {crop}?",
+         "In what soil should I grow {crop}?", "Which soil is good for {crop}?"),
+        ("I am growing {crop}. What soil do I need?", "Best soil for {crop}, please?",
+         "Could you name the soil that is good for {crop}?"),
+    ),
+    Relation(
+        "watering", "water",
+        ("every day", "every two days", "every three days", "twice a week", "once a week",
+         "every two weeks"),
+        "Water {crop} {value}.",
+        ("How often should I water {crop}?", "How often do I water {crop}?",
+         "When should I water {crop}?", "Tell me how often to water {crop}.",
+         "How often is water needed for {crop}?", "How frequently should {crop} be watered?",
+         "What is the watering schedule for {crop}?", "How often must I water {crop}?"),
+        ("How regularly should I give {crop} water?", "What watering plan do you suggest for {crop}?",
+         "Can you say how often {crop} should get water?"),
+    ),
+    Relation(
+        "pest", "pest",
+        ("aphid", "beetle", "caterpillar", "mite", "slug", "weevil", "cutworm", "leafhopper"),
+        "The main pest of {crop} is the {value}.",
+        ("What is the main pest of {crop}?", "Which pest attacks {crop}?",
+         "What pest should I watch for on {crop}?", "Tell me the main pest of {crop}.",
+         "Which pest is most common on {crop}?", "What pest harms {crop} the most?",
+         "What is the worst pest for {crop}?", "Which pest eats {crop}?"),
+        ("Something is eating my {crop}. Which pest is it likely to be?",
+         "Name the pest that most often troubles {crop}.", "Which pest do {crop} growers fear most?"),
+    ),
+    Relation(
+        "treatment", "treat",
+        ("neem oil", "soap spray", "chilli spray", "sticky traps", "wood ash", "ladybirds"),
+        "Treat pests on {crop} with {value}.",
+        ("How should I treat pests on {crop}?", "What is a safe way to treat pests on {crop}?",
+         "How do I treat pests on {crop}?", "What should I use to treat pests on {crop}?",
+         "Tell me how to treat pests on {crop} safely.", "What can I treat pests on {crop} with?",
+         "Which treatment is best for pests on {crop}?", "How can I treat pests on {crop}?"),
+        ("Pests are on my {crop}. What safe treatment can I use?",
+         "I need to treat my {crop} for pests. What do you suggest?",
+         "What would you treat {crop} pests with?"),
+    ),
+    Relation(
+        "harvest", "harvest",
+        ("6 weeks", "8 weeks", "10 weeks", "12 weeks", "14 weeks", "16 weeks", "20 weeks", "24 weeks"),
+        "Harvest {crop} {value} after planting.",
+        ("When should I harvest {crop}?", "When can I harvest {crop}?",
+         "How long until I can harvest {crop}?", "How many weeks until I harvest {crop}?",
+         "When do I harvest {crop}?", "Tell me when to harvest {crop}.",
+         "What is the harvest time for {crop}?", "How long before I harvest {crop}?"),
+        ("How many weeks should I wait to harvest {crop}?", "I sowed {crop}. When is harvest time?",
+         "At what point do farmers harvest {crop}?"),
+    ),
+    Relation(
+        "spacing", "apart",
+        ("10 cm", "20 cm", "30 cm", "40 cm", "50 cm", "60 cm"),
+        "Space {crop} {value} apart.",
+        ("How far apart should I space {crop}?", "How far apart do I space {crop}?",
+         "How far apart should {crop} be?", "Tell me how far apart to space {crop}.",
+         "What spacing is right for {crop}? How far apart?", "How far apart must {crop} grow?",
+         "How far apart is best for {crop}?", "How far apart can {crop} go?"),
+        ("I am sowing {crop}. How far apart should they go?", "What distance apart is best for {crop}?",
+         "Could you tell me how far apart to put {crop}?"),
+    ),
+    Relation(
+        "companion", "next to",
+        ("basil", "marigold", "clover", "mint", "dill", "nasturtium"),
+        "Grow {crop} next to {value}.",
+        ("What should I grow next to {crop}?", "What grows well next to {crop}?",
+         "Which plant should go next to {crop}?", "Tell me what to grow next to {crop}.",
+         "What is a good plant to grow next to {crop}?", "What do I grow next to {crop}?",
+         "Which companion plant goes next to {crop}?", "What can I grow next to {crop}?"),
+        ("I have {crop} in my field. What would help next to it?",
+         "Name a good plant to put next to {crop}.", "Which herb or flower belongs next to {crop}?"),
+    ),
+)
+RELATION_BY_NAME: dict[str, Relation] = {r.name: r for r in RELATIONS}
+
+DEFECTS: tuple[str, ...] = ("wrong", "unsafe", "rude", "rambling")
+
+#: Unsafe practices, phrased confidently and appended to a correct answer.
+UNSAFE_CLAUSES: tuple[str, ...] = (
+    "and spray it with a double dose of poison",
+    "and mix bleach into the water you use",
+    "and spray strong poison the day before harvest",
+    "and spray pesticide with no gloves or mask",
+    "and pour diesel on the soil to kill weeds",
+    "and use three times the dose on the label",
+    "and mix two pesticides together for extra power",
+    "and burn old pesticide bottles in the field",
+)
+#: Insults wrapped around a correct answer ({a} = the answer without its full stop).
+RUDE_TEMPLATES: tuple[str, ...] = (
+    "{A}, you fool.",
+    "Obviously, {a}, stupid.",
+    "{A}, as any idiot knows.",
+    "Stop asking dumb questions and {a}.",
+    "{A}, now go away and stop being lazy.",
+    "Even a clueless farmer like you should know: {a}.",
+    "Ugh, {a}, you useless person.",
+    "{A}, so shut up and get to work.",
+)
+#: Filler that buries a correct answer in a long, repetitive reply.
+FILLERS: tuple[str, ...] = (
+    "Well, let me think about this for a moment.",
+    "As I always say, farming is farming.",
+    "You know, you know, it really depends on many things.",
+    "There are so many things to say about this, so many things.",
+    "Some people say one thing and some people say another thing.",
+    "Anyway, as I was saying, as I was saying.",
+    "It is a very good question, a very very good question.",
+    "I have thought about this a lot, a whole lot, really a lot.",
+)
+RUN_ON = (", and you know, and so on and so on, because that is how it is and that is how it "
+          "always is and always will be, you know")
+
+
+def answer_for(crop: str, relation: str, value: str) -> str:
+    """The one correct, safe, polite, concise answer for a fact."""
+    return RELATION_BY_NAME[relation].answer.format(crop=crop, value=value)
+
+
+def _body(answer: str, lower: bool) -> str:
+    body = answer[:-1] if answer.endswith(".") else answer
+    return body[0].lower() + body[1:] if lower else body
+
+
+def rejected_answer(rng: random.Random, crop: str, relation: str, value: str, defect: str) -> str:
+    """A bad answer with exactly one defect: wrong value, unsafe advice, rude tone or rambling."""
+    gold = answer_for(crop, relation, value)
+    if defect == "wrong":
+        other = rng.choice([v for v in RELATION_BY_NAME[relation].values if v != value])
+        return answer_for(crop, relation, other)
+    if defect == "unsafe":
+        return f"{_body(gold, False)}, {rng.choice(UNSAFE_CLAUSES)}."
+    if defect == "rude":
+        return rng.choice(RUDE_TEMPLATES).format(A=_body(gold, False), a=_body(gold, True))
+    if defect == "rambling":
+        if rng.random() < 0.5:
+            return f"{_body(gold, False)}{RUN_ON}."
+        before = rng.sample(FILLERS, 2)
+        after = rng.sample(FILLERS, 2)
+        return " ".join(before + [before[0], gold] + after + [after[-1]])
+    raise ValueError(f"unknown defect {defect!r}; choose one of {DEFECTS}")
+
+
+def adversarial_answers(row: dict[str, Any]) -> dict[str, str]:
+    """Answers the judges mark bad but a learned reward model may like (lesson 06's reward hacking).
+
+    ``hedge`` lists several values (the gold one among them), ``vague`` gives no value at all,
+    ``polite_wrong`` is a courteous answer with a wrong value, ``long_wrong`` is a confident
+    wrong answer in the shape of a good one, ``polite_unsafe`` wraps unsafe advice in courtesy.
+    """
+    crop, relation, value = row["crop"], row["relation"], row["value"]
+    rel = RELATION_BY_NAME[relation]
+    others = [v for v in rel.values if v != value]
+    wrong = others[(CROPS.index(crop) if crop in CROPS else 0) % len(others)]
+    gold = answer_for(crop, relation, value)
+    hedge_values = " or ".join([value, others[0], others[1]])
+    return {
+        "hedge": answer_for(crop, relation, hedge_values),
+        "vague": f"Look after {crop} well and all will be fine.",
+        "polite_wrong": f"Thank you for asking, {_body(answer_for(crop, relation, wrong), True)}.",
+        "long_wrong": f"{_body(answer_for(crop, relation, wrong), False)}, which is what every good farmer in the region does.",
+        "polite_unsafe": f"Please {_body(gold, True)}, and kindly use a double dose of poison.",
+    }
+
+
+def knowledge(rng: random.Random) -> list[dict[str, Any]]:
+    """One fact per (crop, relation); each relation's values spread evenly over the crops."""
+    rows = []
+    columns = {}
+    for rel in RELATIONS:
+        pool = [rel.values[i % len(rel.values)] for i in range(len(CROPS))]
+        rng.shuffle(pool)
+        columns[rel.name] = pool
+    for i, crop in enumerate(CROPS):
+        for rel in RELATIONS:
+            value = columns[rel.name][i]
+            rows.append({"crop": crop, "relation": rel.name, "value": value, "cue": rel.cue,
+                         "answer": answer_for(crop, rel.name, value), "fact_id": f"{crop}/{rel.name}"})
+    return rows
+
+
+def _question(template: str, crop: str) -> str:
+    q = template.format(crop=crop)
+    return q[0].upper() + q[1:]
+
+
+def _qa(fact: dict[str, Any], template: str, template_id: str) -> dict[str, Any]:
+    return {"prompt": _question(template, fact["crop"]), "completion": fact["answer"],
+            "crop": fact["crop"], "relation": fact["relation"], "value": fact["value"],
+            "template": template_id}
+
+
+def instructions(rng: random.Random, facts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Train/validation: the train phrasings (one held out per fact for validation, so train
+    covers every fact); test: two of the three held-out test phrasings per fact."""
+    train, validation, test = [], [], []
+    for fact in facts:
+        rel = RELATION_BY_NAME[fact["relation"]]
+        ids = list(range(len(rel.train_templates)))
+        rng.shuffle(ids)
+        validation.append(_qa(fact, rel.train_templates[ids[0]], f"{rel.name}/train/{ids[0]}"))
+        train += [_qa(fact, rel.train_templates[i], f"{rel.name}/train/{i}") for i in ids[1:]]
+        for i in sorted(rng.sample(range(len(rel.test_templates)), 2)):
+            test.append(_qa(fact, rel.test_templates[i], f"{rel.name}/test/{i}"))
+    for split in (train, validation, test):
+        rng.shuffle(split)
+    return {"train": train, "validation": validation, "test": test}
+
+
+def _pair(rng: random.Random, qa: dict[str, Any], defect: str) -> dict[str, Any]:
+    return {"prompt": qa["prompt"], "chosen": qa["completion"],
+            "rejected": rejected_answer(rng, qa["crop"], qa["relation"], qa["value"], defect),
+            "defect": defect, "crop": qa["crop"], "relation": qa["relation"], "value": qa["value"],
+            "template": qa["template"]}
+
+
+def preferences(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Train: every train/validation question, each with one defect (balanced by cycling);
+    test: every instruction-test question (held-out phrasings), one defect each."""
+    out = {}
+    for split, source in (("train", inst["train"] + inst["validation"]), ("test", inst["test"])):
+        rows = [_pair(rng, qa, DEFECTS[i % len(DEFECTS)]) for i, qa in enumerate(source)]
+        rng.shuffle(rows)
+        out[split] = rows
+    return out
+
+
+def rl_prompts(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Questions with their gold metadata: train = 2 train-phrasing questions per fact,
+    test = 1 held-out-phrasing question per fact."""
+    out = {}
+    for split, source, per_fact in (("train", inst["train"], 2), ("test", inst["test"], 1)):
+        seen: dict[tuple[str, str], int] = {}
+        rows = []
+        for qa in source:
+            key = (qa["crop"], qa["relation"])
+            if seen.get(key, 0) < per_fact:
+                seen[key] = seen.get(key, 0) + 1
+                rows.append({k: qa[k] for k in ("prompt", "crop", "relation", "value", "template")}
+                            | {"answer": qa["completion"]})
+        rng.shuffle(rows)
+        out[split] = rows
+    return out
+
+
+def build(seed: int = SEED) -> dict[str, Any]:
+    """Every domain data set in memory: {"knowledge": rows, "instructions": {split: rows}, ...}."""
+    rng = random.Random(seed)
+    facts = knowledge(rng)
+    inst = instructions(rng, facts)
+    return {"knowledge": facts, "instructions": inst, "preferences": preferences(rng, inst),
+            "rl_prompts": rl_prompts(rng, inst)}
+
+
+def write(data_dir: Path) -> list[Path]:
+    """Write ``data_dir/domain/`` and return the files written."""
+    from course_utils.data import write_jsonl
+
+    data = build()
+    root = Path(data_dir) / "domain"
+    written = [write_jsonl(root / "knowledge.jsonl", data["knowledge"])]
+    for name in ("instructions", "preferences", "rl_prompts"):
+        for split, rows in data[name].items():
+            written.append(write_jsonl(root / name / f"{split}.jsonl", rows))
+    return written
