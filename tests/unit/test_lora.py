@@ -1,0 +1,68 @@
+"""The from-scratch LoRA layer: zero update at init, merge equals unmerged, agrees with peft."""
+import pytest
+import torch
+from torch import nn
+
+from course_utils import lora
+
+
+def tiny_llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=64, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=32)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def test_starts_as_identity_and_counts_params():
+    torch.manual_seed(0)
+    base = nn.Linear(32, 16)
+    layer = lora.LoRALinear(base, r=4, alpha=8)
+    x = torch.randn(3, 32)
+    assert torch.equal(layer(x), base(x))  # B = 0
+    assert layer.scaling == 2.0
+    trainable, total = lora.count_parameters(layer)
+    assert trainable == 4 * (32 + 16) == lora.lora_parameter_count([(16, 32)], 4)
+    assert total == trainable + 32 * 16 + 16
+
+
+def test_merge_matches_unmerged():
+    torch.manual_seed(0)
+    layer = lora.LoRALinear(nn.Linear(32, 16), r=4, alpha=8)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    x = torch.randn(5, 32)
+    assert torch.allclose(layer(x), layer.merged()(x), atol=1e-5)
+
+
+def test_bad_input_is_clear():
+    with pytest.raises(ValueError, match="rank"):
+        lora.LoRALinear(nn.Linear(8, 8), r=0)
+    with pytest.raises(ValueError, match="exceeds"):
+        lora.LoRALinear(nn.Linear(8, 4), r=5)
+    with pytest.raises(TypeError, match="nn.Linear"):
+        lora.LoRALinear(nn.Conv1d(2, 2, 1))
+    with pytest.raises(ValueError, match="are named"):
+        lora.add_lora(tiny_llama(), ["nope"])
+
+
+def test_agrees_with_peft_on_same_weights():
+    from peft import LoraConfig, get_peft_model
+
+    targets = ["q_proj", "v_proj", "down_proj"]
+    peft_model = get_peft_model(tiny_llama(), LoraConfig(r=4, lora_alpha=8, target_modules=targets,
+                                                         init_lora_weights=False))
+    scratch = lora.add_lora(tiny_llama(), targets, r=4, alpha=8)
+    assert lora.copy_from_peft(scratch, peft_model) == 6
+    ids = torch.randint(0, 64, (2, 10))
+    with torch.no_grad():
+        a, b = scratch(ids).logits, peft_model(ids).logits
+        base = tiny_llama()(ids).logits
+    assert (a - base).abs().max() > 1e-3  # the adapters do something
+    assert (a - b).abs().max() < 1e-4
+    assert lora.count_parameters(scratch)[0] == peft_model.get_nb_trainable_parameters()[0]
+    merged = lora.merge_lora(scratch)
+    assert not any(isinstance(m, lora.LoRALinear) for m in merged.modules())
+    with torch.no_grad():
+        assert (merged(ids).logits - b).abs().max() < 1e-4

@@ -1,0 +1,62 @@
+"""From-scratch int8 / NF4 quantization: error bounds, round trips, agreement with bitsandbytes."""
+import pytest
+import torch
+
+from course_utils import quant
+
+
+def test_int8_error_is_at_most_half_a_step():
+    torch.manual_seed(0)
+    w = torch.randn(64, 64)
+    q, scale = quant.absmax_int8(w)
+    assert q.dtype == torch.int8 and q.abs().max() == 127
+    assert (quant.dequantize_int8(q, scale) - w).abs().max() <= scale / 2 + 1e-6
+
+
+def test_nf4_levels_shape_and_symmetry():
+    levels = quant.nf4_levels()
+    assert levels.shape == (16,) and levels[0] == -1 and levels[-1] == 1 and (levels == 0).sum() == 1
+    assert torch.all(levels[1:] > levels[:-1])
+
+
+def test_nf4_round_trip_and_bounds():
+    torch.manual_seed(0)
+    w = torch.randn(100, 30)  # 3000 values: the last block is partial
+    codes, absmax = quant.quantize_nf4(w, blocksize=64)
+    assert codes.shape == (3000,) and codes.max() <= 15 and absmax.shape == (47,)
+    w_hat = quant.dequantize_nf4(codes, absmax, w.shape, blocksize=64)
+    gap = (quant.nf4_levels()[1:] - quant.nf4_levels()[:-1]).max() / 2
+    assert (w_hat - w).abs().max() <= gap * absmax.max() + 1e-6
+    err = quant.quantization_error(w, w_hat)
+    assert 0 < err["relative"] < 0.15
+
+
+def test_matches_bitsandbytes_exactly():
+    torch.manual_seed(1)
+    w = torch.randn(128, 128) * 0.02
+    cmp = quant.compare_nf4_with_bnb(w)
+    assert cmp["levels_max_abs_diff"] < 1e-6
+    assert cmp["codes_identical_fraction"] > 0.999
+    assert cmp["absmax_max_abs_diff"] < 1e-7
+    assert cmp["dequantized_max_abs_diff"] < 1e-6
+
+
+def test_double_quant():
+    torch.manual_seed(0)
+    absmax = torch.rand(1000) + 0.5
+    q, s, m = quant.double_quantize(absmax)
+    assert q.dtype == torch.int8 and s.shape == (4,)
+    assert (quant.double_dequantize(q, s, m) - absmax).abs().max() < 0.01
+    assert quant.bits_per_parameter(64) == 4.5
+    assert 4.12 < quant.bits_per_parameter(64, double_quant=True) < 4.13
+
+
+def test_bad_input_is_clear():
+    with pytest.raises(TypeError, match="floating-point"):
+        quant.absmax_int8(torch.arange(4))
+    with pytest.raises(ValueError, match="empty"):
+        quant.quantize_nf4(torch.empty(0))
+    with pytest.raises(ValueError, match="multiple of blocksize"):
+        quant.bnb_nf4(torch.randn(8, 48))
+    with pytest.raises(ValueError, match="blocksize you quantized"):
+        quant.dequantize_nf4(torch.zeros(128, dtype=torch.uint8), torch.ones(3), (128,), 64)
