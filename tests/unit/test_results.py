@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from course_utils import results
+
+
+@pytest.fixture(autouse=True)
+def build_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_record_writes_metrics_seconds_profile_versions(build_dir):
+    path = results.record("99_demo", {"acc": 0.9, "nested": {"loss": 1.5}})
+    rec = json.loads(path.read_text())
+    assert path == build_dir / "results" / "99_demo.json"
+    assert rec["metrics"] == {"acc": 0.9, "nested": {"loss": 1.5}}
+    assert rec["seconds"] >= 0 and rec["peak_memory_mb"] > 0
+    assert {"python", "torch", "transformers", "trl", "peft"} <= set(rec["versions"])
+    assert rec["profile"] in ("tiny", "hub")
+
+
+def test_later_records_merge(build_dir):
+    results.record("99_demo", {"a": {"x": 1}})
+    results.record("99_demo", {"a": {"y": 2}, "b": 3})
+    assert results.load("99_demo")["metrics"] == {"a": {"x": 1, "y": 2}, "b": 3}
+    assert results.metric("99_demo", "a.y") == 2
+
+
+def test_summary_table(build_dir):
+    results.record("99_demo", {"acc": 0.91234, "deep": {"ppl": 3.5}})
+    text = results.summary()
+    assert "| 99_demo | acc | 0.9123 |" in text and "| 99_demo | deep.ppl | 3.5 |" in text
+    assert (build_dir / "results" / "summary.md").read_text() == text
+
+
+@pytest.mark.parametrize("name", ["", "Bad Name", "../escape", 7])
+def test_bad_names(name):
+    with pytest.raises(results.ResultsError, match="record name"):
+        results.record(name, {"a": 1})
+
+
+@pytest.mark.parametrize("metrics,msg", [([1, 2], "metrics must be a dict"),
+                                         ({"a": float("nan")}, "metrics.a is nan"),
+                                         ({"a": object()}, "metrics.a has type object")])
+def test_bad_metrics(metrics, msg):
+    with pytest.raises(results.ResultsError, match=msg):
+        results.record("99_demo", metrics)
+
+
+def test_missing_record_names_the_notebook():
+    with pytest.raises(results.ResultsError, match=r"no results record .*run notebooks/42_missing.ipynb"):
+        results.load("42_missing")
+
+
+def test_malformed_record_is_named(build_dir):
+    (build_dir / "results").mkdir()
+    (build_dir / "results" / "99_demo.json").write_text("{not json")
+    with pytest.raises(results.ResultsError, match=r"99_demo.json is not valid JSON"):
+        results.load("99_demo")
+    (build_dir / "results" / "99_demo.json").write_text('{"no": "metrics"}')
+    with pytest.raises(results.ResultsError, match="has no 'metrics' object"):
+        results.load("99_demo")
+
+
+def test_missing_metric_is_named(build_dir):
+    results.record("99_demo", {"a": {"b": 1}})
+    with pytest.raises(results.ResultsError, match="no metric 'a.c'"):
+        results.metric("99_demo", "a.c")
