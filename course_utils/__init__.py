@@ -12,3 +12,9 @@ import time as _time
 __version__ = "0.1.0"
 #: When the course package was first imported: a notebook's results count seconds from here.
 IMPORTED_AT = _time.time()
+
+import logging as _logging
+
+# bitsandbytes tries to fetch an optional faster CPU 4-bit kernel from the Hub and logs a
+# warning when it cannot. The course runs offline and the built-in kernel works: keep quiet.
+_logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(_logging.ERROR)

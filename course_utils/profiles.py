@@ -26,7 +26,7 @@ MODELS = {
 #: Per-lesson sizes. Each lesson owns its own entry; keys are free-form but keep the names
 #: steps / batch_size / seq_len / n_eval where they apply.
 LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
-    "00": {"tiny": {}, "hub": {}},
+    "00": {"tiny": {"batch_size": 8, "seq_len": 128}, "hub": {"batch_size": 8, "seq_len": 512}},
     "01": {"tiny": {}, "hub": {}},
     "02": {"tiny": {}, "hub": {}},
     "03": {"tiny": {}, "hub": {}},
