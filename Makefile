@@ -25,6 +25,7 @@ setup:
 
 test: setup
 	@bash scripts/test_deps.sh
+	$(RUN_ENV) $(PY) -m course_utils.models
 	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
 
 unit: setup

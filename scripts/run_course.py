@@ -1,0 +1,82 @@
+"""Execute notebooks headless (the tiny profile unless COURSE_PROFILE says otherwise).
+
+Writes executed notebooks to build/notebooks/, their HTML to build/html/, each notebook's
+record to build/results/ (the notebooks do that), and the summary table build/results/summary.md.
+`--only NAME` runs one notebook; `--no-html` skips the HTML export. Exits non-zero if any
+notebook failed, after running the others.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from course_utils import paths, results  # noqa: E402
+
+
+def build_base_model() -> None:
+    """Build (or reuse) the course's base model before the lessons need it."""
+    subprocess.run([sys.executable, "-m", "course_utils.models"], check=True, cwd=ROOT)
+
+
+def execute(path: Path, html: bool = True) -> float:
+    """Run one notebook; save the executed copy (even a failed one) and its HTML; return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    t0 = time.time()
+    try:
+        client.execute()
+    finally:
+        out = paths.build_dir() / "notebooks" / path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+        if html:
+            from nbconvert import HTMLExporter
+
+            body, _ = HTMLExporter().from_notebook_node(nb)
+            html_path = paths.build_dir() / "html" / path.with_suffix(".html").name
+            html_path.parent.mkdir(parents=True, exist_ok=True)
+            html_path.write_text(body, encoding="utf-8")
+    return time.time() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", help="run just this notebook (name or stem)")
+    ap.add_argument("--no-html", action="store_true")
+    ap.add_argument("--no-base-model", action="store_true", help="do not build the base model first")
+    args = ap.parse_args()
+    notebooks = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
+    if args.only:
+        notebooks = [p for p in notebooks if args.only in (p.name, p.stem)]
+        if not notebooks:
+            print(f"no notebook named {args.only!r} in notebooks/", file=sys.stderr)
+            return 2
+    if not args.no_base_model:
+        build_base_model()
+    failed = []
+    for path in notebooks:
+        print(f"==> {path.name}", flush=True)
+        try:
+            seconds = execute(path, html=not args.no_html)
+            print(f"    ok in {seconds:.0f}s", flush=True)
+        except CellExecutionError as e:
+            failed.append(path.name)
+            print(f"    FAILED: {str(e).strip().splitlines()[-1]}", flush=True)
+    print(results.summary().splitlines()[0], "->", paths.results_dir() / "summary.md")
+    if failed:
+        print("failed notebooks:", ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
