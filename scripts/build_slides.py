@@ -240,8 +240,13 @@ def results_table_html(ctx: Context, deck: Deck, spec_text: str) -> str:
         if len(cells) != len(columns):
             raise BuildError(f"{deck.path.name}: results row {label!r} has {len(cells)} metrics "
                              f"for {len(columns)} columns")
-        tds = "".join(f"<td>{'' if c is None else fmt_value(lookup(metrics, str(c), deck, record, ctx), fmt)}</td>"
-                      for c in cells)
+        fmts = str(fmt or "").split("|")  # one spec for the row, or one per column: ".1%|.2f"
+        if len(fmts) == 1:
+            fmts = fmts * len(cells)
+        elif len(fmts) != len(cells):
+            raise BuildError(f"{deck.path.name}: results row {label!r} has {len(fmts)} formats for {len(cells)} columns")
+        tds = "".join(f"<td>{'' if c is None else fmt_value(lookup(metrics, str(c), deck, record, ctx), f or None)}</td>"
+                      for c, f in zip(cells, fmts))
         body.append(f"<tr><th>{html.escape(str(label))}</th>{tds}</tr>")
     caption = spec.get("caption") or f"Measured by notebooks/{record}.ipynb (build/results/{record}.json)"
     return (f'<table class="results" data-record="{record}"><caption>{html.escape(caption)}</caption>'
