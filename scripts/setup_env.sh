@@ -29,7 +29,9 @@ else
     "$VENV/bin/python" -m pip install --quiet "$torch_pin"
   fi
 fi
-"$VENV/bin/python" -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+log="$VENV/setup.log"
+"$VENV/bin/python" -m pip install --quiet -e ".[dev]" >"$log" 2>&1 \
+  || { tail -30 "$log" >&2; echo "set-up failed: pip could not install the course (log: $log)" >&2; exit 1; }
 "$VENV/bin/python" -c "import course_utils, torch, transformers, trl, peft" \
   || { echo "set-up failed: the course package does not import" >&2; exit 1; }
 rm -f "$VENV"/.course-setup-*
