@@ -1,0 +1,22 @@
+"""Lesson 00 claims, from build/results/00_setup.json (written by the notebook in the same run)."""
+import pytest
+
+from course_utils.results import metric
+
+LESSON = "00_setup"
+
+
+def test_environment_matches_the_pins():
+    assert metric(LESSON, "environment_ok") is True
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_calculator_agrees_with_the_measured_footprint_of_the_course_model(method):
+    # Measured on the course's base model: weights/grads/optimizer exact, activations modelled.
+    assert abs(metric(LESSON, f"{method}.rel_error")) <= 0.25
+
+
+def test_lora_needs_less_memory_than_full_finetuning():
+    assert metric(LESSON, "lora.measured_mb") < metric(LESSON, "full.measured_mb")
+    gb = metric(LESSON, "llama7b_gb")
+    assert gb["full"] > gb["lora"] > gb["qlora"]
