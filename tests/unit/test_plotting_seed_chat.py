@@ -1,0 +1,65 @@
+"""Plotting saves figures for slides; seeding is reproducible; the chat format round-trips."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import chat, plotting, seed
+
+
+@pytest.fixture(autouse=True)
+def build_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_loss_curves_from_lists_and_log_history(build_dir):
+    fig = plotting.loss_curves({"train": [3, 2, 1], "validation": ([0, 2], [3.5, 2.5])}, save_as="99_loss")
+    assert (build_dir / "figures" / "99_loss.png").stat().st_size > 1000
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["train", "validation"]
+    history = [{"loss": 2.0, "step": 10}, {"eval_loss": 2.5, "step": 10}, {"loss": 1.5, "step": 20}]
+    fig = plotting.loss_curves(history)
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["train", "validation"]
+
+
+def test_compare_bars_and_runs(build_dir):
+    plotting.compare_bars({"full": 0.9, "lora": 0.88}, save_as="99_bars")
+    plotting.runs([1, 2, 4], {"a": [0.1, 0.2, 0.3]}, save_as="99_runs")
+    assert {p.name for p in (build_dir / "figures").iterdir()} == {"99_bars.png", "99_runs.png"}
+
+
+def test_plotting_errors():
+    with pytest.raises(ValueError, match="history is empty"):
+        plotting.loss_curves({})
+    with pytest.raises(ValueError, match="has 2 values for 3 x values"):
+        plotting.runs([1, 2, 3], {"a": [1, 2]})
+    with pytest.raises(ValueError, match="plain name"):
+        plotting.save(plotting.plt.figure(), "../escape.png")
+
+
+def test_seed_everything_is_reproducible():
+    def draw():
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+    seed.seed_everything(3)
+    a = draw()
+    seed.seed_everything(3)
+    assert draw() == a
+    with pytest.raises(ValueError, match="non-negative int"):
+        seed.seed_everything(-1)
+
+
+def test_chat_format_round_trip():
+    prompt = chat.format_prompt("When should I plant maize?")
+    assert prompt == "<|user|>\nWhen should I plant maize?<|end|>\n<|assistant|>\n"
+    generated = chat.format_completion("Plant maize in spring.") + "<|pad|> trailing"
+    assert chat.strip_completion(generated) == "Plant maize in spring."
+    with pytest.raises(ValueError, match="non-empty string"):
+        chat.format_prompt("  ")
+
+
+def test_chat_template_matches_format_prompt():
+    from jinja2 import Template
+
+    text = Template(chat.CHAT_TEMPLATE).render(messages=[{"role": "user", "content": "Hi?"}], add_generation_prompt=True)
+    assert text == chat.format_prompt("Hi?")
