@@ -1,0 +1,197 @@
+"""Small tensor helpers shared by the reward model, PPO and DPO code: masked statistics,
+padding, per-token log-probabilities, sampling answers, and the KL to a reference model."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from course_utils import chat
+
+
+def trainer_args() -> dict:
+    """Arguments every trl trainer of the course shares: the GPU when there is one, fp32 on a
+    CPU, no gradient checkpointing (the models are small), nothing saved, no tracking service."""
+    on_gpu = torch.cuda.is_available()
+    return dict(use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(), gradient_checkpointing=False,
+                save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+
+
+# ----------------------------------------------------------------------------- masked statistics
+def _check_mask(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    if x.shape != mask.shape:
+        raise ValueError(f"values and mask must have the same shape, got {tuple(x.shape)} and {tuple(mask.shape)}")
+    return mask.to(x.dtype)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of ``x`` over the positions where ``mask`` is 1 (all of them, or along ``dim``)."""
+    m = _check_mask(x, mask)
+    if dim is None:
+        return (x * m).sum() / m.sum().clamp(min=1.0)
+    return (x * m).sum(dim) / m.sum(dim).clamp(min=1.0)
+
+
+def masked_var(x: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
+    """Variance of ``x`` over the masked positions (Bessel-corrected by default, as in PyTorch)."""
+    m = _check_mask(x, mask)
+    n = m.sum()
+    if n < 2:
+        raise ValueError("masked_var needs at least two unmasked values")
+    var = masked_mean((x - masked_mean(x, mask)) ** 2, mask)
+    return var * n / (n - 1) if unbiased else var
+
+
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """Normalise ``x`` to unit variance (and zero mean if ``shift_mean``) over the masked
+    positions; masked-out positions come back as 0."""
+    mean, var = masked_mean(x, mask), masked_var(x, mask)
+    out = (x - mean) * torch.rsqrt(var + 1e-8)
+    if not shift_mean:
+        out = out + mean
+    return out * mask.to(x.dtype)
+
+
+# ----------------------------------------------------------------------------- padding
+def pad(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token-id lists into ``(input_ids, attention_mask)``; ``side`` is "left" (for
+    generation: every prompt ends at the same column) or "right"."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    if not seqs or any(len(s) == 0 for s in seqs):
+        raise ValueError("pad needs a non-empty list of non-empty sequences")
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        sl = slice(width - len(s), width) if side == "left" else slice(0, len(s))
+        ids[i, sl] = torch.as_tensor(list(s), dtype=torch.long)
+        mask[i, sl] = 1
+    return ids, mask
+
+
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions that start at 0 on the first real token, so left padding does not shift them."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+# ----------------------------------------------------------------------------- log-probabilities
+def gather_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """log p(token) under ``logits`` at every position: (B, T, V), (B, T) -> (B, T)."""
+    return torch.gather(F.log_softmax(logits.float(), dim=-1), 2, tokens.unsqueeze(-1)).squeeze(-1)
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of the next-token distribution at every position: (B, T, V) -> (B, T)."""
+    logp = F.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def forward_response(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, context_len: int,
+                     temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a causal LM on ``[prompt | response]`` (prompt left-padded to ``context_len``) and
+    return the response tokens' log-probs and the logits that predicted them, both (B, R)."""
+    out = model(input_ids=input_ids, attention_mask=attention_mask,
+                position_ids=position_ids(attention_mask), use_cache=False)
+    logits = out.logits[:, context_len - 1: -1] / (temperature + 1e-7)
+    return gather_logprobs(logits, input_ids[:, context_len:]), logits
+
+
+def tokenize_pair(tokenizer, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+    """Token ids of a prompt and of its completion, split where ``prompt`` and
+    ``prompt + completion`` stop agreeing (the way trl's trainers split them)."""
+    p = tokenizer(prompt)["input_ids"]
+    pc = tokenizer(prompt + completion)["input_ids"]
+    n = 0
+    while n < min(len(p), len(pc)) and p[n] == pc[n]:
+        n += 1
+    if n == len(pc):
+        raise ValueError(f"completion {completion!r} adds no tokens after the prompt")
+    return pc[:n], pc[n:]
+
+
+def completion_logps(model, tokenizer, prompts: Sequence[str], completions: Sequence[str],
+                     batch_size: int = 16, grad: bool = False) -> torch.Tensor:
+    """Sum of log p(completion | prompt) for each pair: the sequence log-likelihood DPO uses
+    (no gradient unless ``grad=True``)."""
+    if len(prompts) != len(completions):
+        raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+    outs = []
+    with torch.set_grad_enabled(grad):
+        for i in range(0, len(prompts), batch_size):
+            pairs = [tokenize_pair(tokenizer, p, c) for p, c in zip(prompts[i:i + batch_size], completions[i:i + batch_size])]
+            ids, mask = pad([p + c for p, c in pairs], tokenizer.pad_token_id, side="right")
+            comp = torch.zeros_like(mask)
+            for j, (p, c) in enumerate(pairs):
+                comp[j, len(p): len(p) + len(c)] = 1
+            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), use_cache=False).logits
+            lp = gather_logprobs(logits[:, :-1], ids[:, 1:].to(model.device))
+            outs.append((lp * comp[:, 1:].to(lp.device)).sum(-1))
+    return torch.cat(outs)
+
+
+# ----------------------------------------------------------------------------- sampling
+def first_eos_mask(responses: torch.Tensor, eos_id: int) -> torch.Tensor:
+    """1 on every response token up to and including the first end-of-sequence token, 0 after.
+    A response with no end token keeps all of its tokens."""
+    is_eos = responses == eos_id
+    after = (is_eos.long().cumsum(-1) - is_eos.long()) > 0  # strictly after the first eos
+    return (~after).long()
+
+
+@torch.no_grad()
+def sample(model, tokenizer, prompt_ids: Sequence[Sequence[int]], max_new_tokens: int, *,
+           do_sample: bool = True, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Generate responses to a batch of tokenized prompts.
+
+    Returns ``(query_response_ids, attention_mask, context_len)``: prompts left-padded to
+    ``context_len``, responses after them, everything after a response's first end token padded."""
+    ids, mask = pad(prompt_ids, tokenizer.pad_token_id, side="left")
+    ids, mask = ids.to(model.device), mask.to(model.device)
+    gen_kwargs = dict(do_sample=do_sample, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                      eos_token_id=tokenizer.eos_token_id)
+    if do_sample:
+        gen_kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
+    out = model.generate(input_ids=ids, attention_mask=mask, **gen_kwargs)
+    context_len = ids.shape[1]
+    resp = out[:, context_len:]
+    resp_mask = first_eos_mask(resp, tokenizer.eos_token_id)
+    resp = resp.masked_fill(resp_mask == 0, tokenizer.pad_token_id)
+    return torch.cat([ids, resp], 1), torch.cat([mask, resp_mask], 1), context_len
+
+
+def generate_answers(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 20, *,
+                     do_sample: bool = False, temperature: float = 1.0, batch_size: int = 32) -> list[str]:
+    """Answer each chat-formatted prompt; returns the answer texts (up to the end marker)."""
+    answers: list[str] = []
+    was_training = model.training
+    model.eval()
+    for i in range(0, len(prompts), batch_size):
+        p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
+        qr, mask, n = sample(model, tokenizer, p_ids, max_new_tokens, do_sample=do_sample, temperature=temperature)
+        texts = tokenizer.batch_decode(qr[:, n:], skip_special_tokens=False)
+        answers += [chat.strip_completion(t) for t in texts]
+    model.train(was_training)
+    return answers
+
+
+@torch.no_grad()
+def kl_to_reference(policy, ref, tokenizer, prompts: Sequence[str], max_new_tokens: int = 20,
+                    samples_per_prompt: int = 1, batch_size: int = 32, temperature: float = 1.0) -> float:
+    """Monte-Carlo estimate of KL(policy || reference) in nats per answer: sample answers from
+    the policy and average the sum over tokens of log pi(y_t) - log ref(y_t)."""
+    was_training = policy.training
+    policy.eval()
+    total, n = 0.0, 0
+    prompts = [p for p in prompts for _ in range(samples_per_prompt)]
+    for i in range(0, len(prompts), batch_size):
+        p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
+        qr, mask, ctx = sample(policy, tokenizer, p_ids, max_new_tokens, temperature=temperature)
+        lp, _ = forward_response(policy, qr, mask, ctx, temperature)
+        ref_lp, _ = forward_response(ref, qr, mask, ctx, temperature)
+        m = mask[:, ctx:].float()
+        total += float(((lp - ref_lp) * m).sum())
+        n += qr.shape[0]
+    policy.train(was_training)
+    return total / max(n, 1)

@@ -1,0 +1,185 @@
+"""The course's PPO trainer: every piece against a hand-computed example, then end to end."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.rlhf import common, ppo, toy
+
+
+def test_gae_hand_computed_gamma_lambda_one_is_reward_to_go_minus_value():
+    rewards = torch.tensor([[1.0, 0.0, 2.0]])
+    values = torch.tensor([[0.5, 0.5, 0.5]])
+    mask = torch.ones(1, 3)
+    adv, ret = ppo.gae(rewards, values, mask, gamma=1.0, lam=1.0)
+    # returns are the rewards-to-go 3, 2, 2; advantages subtract V = 0.5
+    assert torch.allclose(ret, torch.tensor([[3.0, 2.0, 2.0]]))
+    assert torch.allclose(adv, torch.tensor([[2.5, 1.5, 1.5]]))
+
+
+def test_gae_hand_computed_with_discount_and_lambda():
+    rewards = torch.tensor([[0.0, 1.0]])
+    values = torch.tensor([[0.2, 0.4]])
+    adv, ret = ppo.gae(rewards, values, torch.ones(1, 2), gamma=0.9, lam=0.5)
+    d1 = 1.0 + 0.9 * 0.0 - 0.4            # last step: the value after the end is 0
+    d0 = 0.0 + 0.9 * 0.4 - 0.2
+    a1, a0 = d1, d0 + 0.9 * 0.5 * d1
+    assert torch.allclose(adv, torch.tensor([[a0, a1]]))
+    assert torch.allclose(ret, torch.tensor([[a0 + 0.2, a1 + 0.4]]))
+
+
+def test_gae_ignores_everything_after_the_end_of_the_answer():
+    rewards = torch.tensor([[1.0, 0.0, 5.0, 7.0]])
+    values = torch.tensor([[0.5, 0.5, 9.0, 9.0]])
+    mask = torch.tensor([[1, 1, 0, 0]])
+    adv, ret = ppo.gae(rewards, values, mask, gamma=1.0, lam=1.0)
+    assert torch.allclose(adv, torch.tensor([[0.5, -0.5, 0.0, 0.0]]))
+    assert torch.allclose(ret, torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+
+
+def test_kl_estimates_k1_and_k3_hand_computed():
+    logp = torch.tensor([math.log(0.5), math.log(0.2)])
+    ref = torch.tensor([math.log(0.25), math.log(0.4)])
+    k1, k3 = ppo.kl_estimates(logp, ref)
+    assert torch.allclose(k1, torch.tensor([math.log(2), math.log(0.5)]), atol=1e-6)
+    # k3 = (r - 1) - log r with r = ref / pi: r = 0.5 and 2
+    assert torch.allclose(k3, torch.tensor([-0.5 - math.log(0.5), 1.0 - math.log(2)]), atol=1e-6)
+    assert (k3 >= 0).all()
+
+
+def test_kl_estimates_are_unbiased_on_a_known_distribution():
+    pi, ref = torch.tensor([0.7, 0.2, 0.1]), torch.tensor([0.3, 0.3, 0.4])
+    exact = float((pi * (pi / ref).log()).sum())
+    g = torch.Generator().manual_seed(0)
+    x = torch.multinomial(pi, 200_000, replacement=True, generator=g)
+    k1, k3 = ppo.kl_estimates(pi.log()[x], ref.log()[x])
+    assert abs(float(k1.mean()) - exact) < 0.01 and abs(float(k3.mean()) - exact) < 0.01
+    assert float(k3.var()) < float(k1.var())  # k3's selling point: lower variance
+
+
+def test_per_token_rewards_put_the_score_on_the_last_real_token():
+    logp = torch.tensor([[-1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]])
+    ref = torch.tensor([[-1.5, -1.0, -3.0], [-0.5, -1.0, -1.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    rewards, k1 = ppo.per_token_rewards(torch.tensor([2.0, -1.0]), logp, ref, mask, kl_coef=0.1)
+    assert torch.allclose(k1, torch.tensor([[0.5, 0.0, 2.0], [-0.5, 0.0, 0.0]]))
+    assert torch.allclose(rewards, torch.tensor([[-0.05, 0.0, 2.0 - 0.2], [0.05, -1.0, 0.0]]))
+
+
+def test_whitening_hand_computed_and_masked():
+    x = torch.tensor([[1.0, 2.0, 3.0, 100.0]])
+    mask = torch.tensor([[1, 1, 1, 0]])
+    w = common.masked_whiten(x, mask)
+    # mean 2, unbiased variance 1 over the three real values; the padded one becomes 0
+    assert torch.allclose(w, torch.tensor([[-1.0, 0.0, 1.0, 0.0]]), atol=1e-4)
+    assert torch.allclose(common.masked_whiten(x, mask, shift_mean=False)[0, :3], torch.tensor([1.0, 2.0, 3.0]), atol=1e-4)
+
+
+def test_masked_mean_and_var_reject_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        common.masked_mean(torch.ones(2, 3), torch.ones(3, 2))
+    with pytest.raises(ValueError, match="at least two"):
+        common.masked_var(torch.ones(1, 3), torch.tensor([[1, 0, 0]]))
+
+
+def test_policy_loss_clipping_hand_computed():
+    old = torch.zeros(1, 4)
+    new = torch.log(torch.tensor([[1.5, 0.5, 1.1, 0.7]]))
+    adv = torch.tensor([[1.0, -1.0, 1.0, 1.0]])
+    loss, stats = ppo.policy_loss(new, old, adv, torch.ones(1, 4), cliprange=0.2)
+    # per token: min(rA, clip(r)A) = 1.2 (clipped), -0.8 (clipped), 1.1, 0.7; the loss is minus the mean
+    assert math.isclose(float(loss), -(1.2 - 0.8 + 1.1 + 0.7) / 4, rel_tol=1e-5)
+    assert math.isclose(stats["clipfrac"], 0.5)
+
+
+def test_clipped_objective_matches_policy_loss_and_works_on_numpy():
+    r = np.linspace(0.2, 2.0, 10)
+    for a in (1.0, -1.0):
+        obj = ppo.clipped_objective(r, a, 0.2)
+        loss, _ = ppo.policy_loss(torch.tensor(np.log(r))[None], torch.zeros(1, 10), torch.full((1, 10), a),
+                                  torch.ones(1, 10), 0.2)
+        assert math.isclose(-float(loss), float(obj.mean()), rel_tol=1e-6)
+    assert ppo.clipped_objective(np.array([3.0]), 1.0, 0.2)[0] == pytest.approx(1.2)   # gain capped
+    assert ppo.clipped_objective(np.array([0.1]), -1.0, 0.2)[0] == pytest.approx(-0.8)  # capped for bad actions too
+    assert ppo.clipped_objective(np.array([3.0]), -1.0, 0.2)[0] == pytest.approx(-3.0)  # but losses are never hidden
+
+
+def test_value_loss_clipping_hand_computed():
+    old = torch.tensor([[0.0, 0.0]])
+    new = torch.tensor([[1.0, 0.1]])
+    ret = torch.tensor([[1.0, 1.0]])
+    loss, clipfrac = ppo.value_loss(new, old, ret, torch.ones(1, 2), cliprange_value=0.2)
+    # token 0: unclipped error 0, clipped 0.2 -> error 0.8^2 counts; token 1: within the clip, 0.9^2
+    assert math.isclose(float(loss), 0.5 * (0.64 + 0.81) / 2, rel_tol=1e-5)
+    assert clipfrac == 0.5
+
+
+def test_first_eos_mask_keeps_the_end_token_and_drops_what_follows():
+    r = torch.tensor([[5, 6, 0, 7, 0], [5, 6, 7, 8, 9], [0, 5, 5, 5, 5]])
+    m = common.first_eos_mask(r, eos_id=0)
+    assert m.tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]
+
+
+def test_sampling_masks_after_end_and_left_pads_prompts():
+    tok = toy.toy_tokenizer()
+    model = toy.toy_policy(tok)
+    prompts = [tok(p)["input_ids"] for p in toy.toy_prompts(4)]
+    prompts[0] = prompts[0][1:]  # different lengths -> left padding
+    torch.manual_seed(0)
+    qr, attn, ctx = common.sample(model, tok, prompts, max_new_tokens=8)
+    assert ctx == max(len(p) for p in prompts) and attn[0, 0] == 0
+    resp, m = qr[:, ctx:], attn[:, ctx:]
+    for row, mrow in zip(resp.tolist(), m.tolist()):
+        if tok.eos_token_id in row:
+            end = row.index(tok.eos_token_id)
+            assert all(x == 1 for x in mrow[: end + 1]) and all(x == 0 for x in mrow[end + 1:])
+            assert all(t == tok.pad_token_id for t in row[end + 1:])
+
+
+def test_left_padding_does_not_change_log_probs():
+    tok = toy.toy_tokenizer()
+    model = toy.toy_policy(tok)
+    ids = tok(toy.toy_prompts(1)[0] + "good yes")["input_ids"]
+    a, am = common.pad([ids], tok.pad_token_id, side="left")
+    b, bm = common.pad([ids, ids + [5, 5, 5]], tok.pad_token_id, side="left")
+    lp_a, _ = common.forward_response(model, a, am, context_len=a.shape[1] - 2)
+    lp_b, _ = common.forward_response(model, b[:1], bm[:1], context_len=b.shape[1] - 2)
+    assert torch.allclose(lp_a, lp_b, atol=1e-5)
+
+
+def test_config_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="multiple"):
+        ppo.PPOConfig(batch_size=6, mini_batch_size=4)
+    with pytest.raises(ValueError, match="at least 1"):
+        ppo.PPOConfig(steps=0)
+
+
+def test_value_model_needs_a_score_head():
+    tok = toy.toy_tokenizer()
+    with pytest.raises(TypeError, match="score"):
+        ppo.ValueModel(toy.toy_policy(tok))
+
+
+def test_ppo_learns_to_say_the_rewarded_word():
+    """End to end on a tiny problem: reward = how often the answer says "good"."""
+    tok = toy.toy_tokenizer()
+    good = tok.convert_tokens_to_ids("good")
+    policy, ref = toy.toy_policy(tok, seed=0), toy.toy_policy(tok, seed=0)
+    value = ppo.ValueModel(toy.toy_scorer(tok, seed=1))
+
+    def reward_fn(prompt_ids, responses):
+        return torch.tensor([sum(t == good for t in r) / max(len(r), 1) for r in responses])
+
+    cfg = ppo.PPOConfig(steps=14, batch_size=16, mini_batch_size=8, ppo_epochs=4, learning_rate=3e-3,
+                        max_new_tokens=6, kl_coef=0.01, missing_eos_penalty=None, seed=0)
+    torch.manual_seed(0)
+    trainer = ppo.PPOTrainer(policy, ref, value, reward_fn, tok, toy.toy_prompts(32), cfg)
+    hist = trainer.train()
+    first = np.mean([h["score"] for h in hist[:3]])
+    last = np.mean([h["score"] for h in hist[-3:]])
+    assert first < 0.15 and last > first + 0.3, (first, last)
+    assert hist[-1]["kl"] > 0.0  # the policy moved away from the reference ...
+    assert all(0.0 <= h["clipfrac"] <= 1.0 and h["entropy"] > 0 for h in hist)
+    for p_ref, p0 in zip(ref.parameters(), toy.toy_policy(tok, seed=0).parameters()):
+        assert torch.equal(p_ref, p0)  # ... and the reference did not move
