@@ -149,7 +149,25 @@ VALUE = re.compile(r"\{\{\s*([a-z0-9_]+)\.([A-Za-z0-9_.]+?)\s*(?:\|\s*([^}]*?)\s
 RESULTS_BLOCK = re.compile(r"^```results[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
-def figure_html(ctx: Context, deck: Deck, caption: str, name: str) -> str:
+def figure_budget(text: str) -> int:
+    """Pixels of height left for a figure on a 1280x720 slide after its heading and other content.
+
+    A rough estimate (about 44 px per line of text, 36 px per table row), so that a figure with
+    a few bullets under it still fits; the browser test checks that no slide overflows."""
+    used = 0
+    for block in RESULTS_BLOCK.findall(text):
+        rows = len(re.findall(r"^\s*-\s*\[", block, re.M))
+        used += 36 * (rows + 2)
+    rest = RESULTS_BLOCK.sub("", text)
+    for line in rest.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or FIGURE.search(line) or line.startswith("<!--"):
+            continue
+        used += 36 if line.startswith("|") else 44 * (1 + len(line) // 75)
+    return max(220, min(520, 560 - used))
+
+
+def figure_html(ctx: Context, deck: Deck, caption: str, name: str, max_height: int = 520) -> str:
     src = ctx.figures / f"{name}.png"
     if not src.exists():
         if ctx.notebook_present(name[:2]) is None:
@@ -161,7 +179,7 @@ def figure_html(ctx: Context, deck: Deck, caption: str, name: str) -> str:
     ctx.used_figures.add(name)
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure class="course-figure" data-figure="{name}"><img src="figures/{name}.png" '
-            f'alt="{html.escape(caption or name)}">{cap}</figure>')
+            f'alt="{html.escape(caption or name)}" style="max-height: {max_height}px">{cap}</figure>')
 
 
 def _listing(folder: Path, pattern: str) -> str:
@@ -268,8 +286,9 @@ def render_markdown(ctx: Context, deck: Deck, text: str) -> tuple[str, int]:
         slots.append(fragment)
         return f"@@SLOT{len(slots) - 1}@@"
 
+    height = figure_budget(text)
     text = RESULTS_BLOCK.sub(lambda m: "\n" + slot(results_table_html(ctx, deck, m.group(1))) + "\n", text)
-    text = FIGURE.sub(lambda m: "\n" + slot(figure_html(ctx, deck, m.group(1), m.group(2))) + "\n", text)
+    text = FIGURE.sub(lambda m: "\n" + slot(figure_html(ctx, deck, m.group(1), m.group(2), height)) + "\n", text)
     text = VALUE.sub(lambda m: slot(value_html(ctx, deck, m.group(1), m.group(2), m.group(3))), text)
     # Typeset math outside code: collect all formulas, render them in one KaTeX call.
     formulas: list[tuple[str, bool]] = []
