@@ -488,7 +488,12 @@ def build(out: Path | None = None, pdf: str = "auto", only: list[str] | None = N
     ctx.out.mkdir(parents=True, exist_ok=True)
     decks = [parse_deck(f) for f in files]
     copy_assets(ctx.out, ensure_npm_assets())
-    manifest = [build_deck(ctx, d) for d in decks]
+    manifest, errors = [], []
+    for d in decks:  # build every deck that can be built, then report all the problems at once
+        try:
+            manifest.append(build_deck(ctx, d))
+        except BuildError as e:
+            errors.append(str(e))
     fig_out = ctx.out / "figures"
     fig_out.mkdir(exist_ok=True)
     for name in sorted(ctx.used_figures):
@@ -516,6 +521,8 @@ def build(out: Path | None = None, pdf: str = "auto", only: list[str] | None = N
     info = {"decks": manifest, "pdfs": made_pdfs, "pending": ctx.pending,
             "seconds": round(time.time() - t0, 1)}
     (ctx.out / "decks.json").write_text(json.dumps(info, indent=2) + "\n")
+    if errors:
+        raise BuildError(f"{len(errors)} of {len(decks)} decks failed to build:\n" + "\n".join(errors))
     return info
 
 
