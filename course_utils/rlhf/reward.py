@@ -1,0 +1,224 @@
+"""Reward modeling: the Bradley-Terry loss from scratch, a reward model trained with trl's
+``RewardTrainer``, scoring helpers, and a cached reward model later lessons load in seconds.
+
+Bradley-Terry: a person prefers answer A to answer B with probability sigmoid(r(A) - r(B)).
+Fitting r by maximum likelihood on preference pairs gives the loss
+``-log sigmoid(r_chosen - r_rejected)``, averaged over pairs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from course_utils import paths
+from course_utils.rlhf.common import pad, trainer_args
+
+DEFECTS = ("wrong", "unsafe", "rude", "rambling")
+
+
+# ----------------------------------------------------------------------------- the loss
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
+                       margin: torch.Tensor | float | None = None) -> torch.Tensor:
+    """Mean of -log sigmoid(r_chosen - r_rejected [- margin]) over the pairs of a batch."""
+    r_chosen, r_rejected = torch.as_tensor(r_chosen, dtype=torch.float), torch.as_tensor(r_rejected, dtype=torch.float)
+    if r_chosen.shape != r_rejected.shape:
+        raise ValueError(f"chosen and rejected rewards must pair up one to one, got shapes "
+                         f"{tuple(r_chosen.shape)} and {tuple(r_rejected.shape)}")
+    diff = r_chosen - r_rejected - (0.0 if margin is None else torch.as_tensor(margin, dtype=torch.float))
+    return -F.logsigmoid(diff).mean()
+
+
+def preference_probability(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """The Bradley-Terry probability that the chosen answer is preferred."""
+    return torch.sigmoid(torch.as_tensor(r_chosen, dtype=torch.float) - torch.as_tensor(r_rejected, dtype=torch.float))
+
+
+# ----------------------------------------------------------------------------- the model
+def make_reward_model(causal_lm, tokenizer):
+    """A sequence-classification model (one scalar per sequence, read at the last non-pad
+    token) with the body of ``causal_lm`` and a fresh, seeded scalar head."""
+    from transformers import AutoModelForSequenceClassification
+
+    if tokenizer.pad_token_id is None:
+        raise ValueError("the tokenizer has no pad token: set tokenizer.pad_token first")
+    config = copy_config(causal_lm.config, num_labels=1, pad_token_id=tokenizer.pad_token_id)
+    rm = AutoModelForSequenceClassification.from_config(config)
+    body = getattr(causal_lm, causal_lm.base_model_prefix)
+    getattr(rm, rm.base_model_prefix).load_state_dict(body.state_dict())
+    return rm.to(causal_lm.device)
+
+
+def copy_config(config, **changes):
+    """A copy of a model config with some fields changed."""
+    new = config.__class__.from_dict(config.to_dict())
+    for k, v in changes.items():
+        setattr(new, k, v)
+    return new
+
+
+def _texts(prompts: Sequence[str], completions: Sequence[str], eos: str) -> list[str]:
+    if len(prompts) != len(completions):
+        raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+    return [p + (c if c.endswith(eos) else c + eos) for p, c in zip(prompts, completions)]
+
+
+@torch.no_grad()
+def score(rm, tokenizer, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 32) -> torch.Tensor:
+    """The reward model's score of each (prompt, completion); the end token is appended if
+    missing, as ``RewardTrainer`` does."""
+    was_training = rm.training
+    rm.eval()
+    texts = _texts(prompts, completions, tokenizer.eos_token)
+    out = []
+    for i in range(0, len(texts), batch_size):
+        ids, mask = pad([tokenizer(t)["input_ids"] for t in texts[i:i + batch_size]], tokenizer.pad_token_id)
+        out.append(rm(input_ids=ids.to(rm.device), attention_mask=mask.to(rm.device)).logits[:, 0].float().cpu())
+    rm.train(was_training)
+    return torch.cat(out)
+
+
+def pairwise_eval(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Held-out pairwise accuracy (chosen scored above rejected), overall and per defect kind,
+    and the margins r_chosen - r_rejected."""
+    if not rows:
+        raise ValueError("pairwise_eval needs at least one preference pair")
+    prompts = [r["prompt"] for r in rows]
+    r_c = score(rm, tokenizer, prompts, [r["chosen"] for r in rows])
+    r_r = score(rm, tokenizer, prompts, [r["rejected"] for r in rows])
+    right = (r_c > r_r).float()
+    per_defect = {}
+    for d in sorted({r.get("defect", "all") for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r.get("defect", "all") == d]
+        per_defect[d] = float(right[idx].mean())
+    return {"accuracy": float(right.mean()), "per_defect": per_defect, "n": len(rows),
+            "margins": (r_c - r_r).tolist(), "chosen": r_c.tolist(), "rejected": r_r.tolist(),
+            "loss": float(bradley_terry_loss(r_c, r_r))}
+
+
+# ----------------------------------------------------------------------------- training with trl
+def reward_config(output_dir: str, *, steps: int, batch_size: int, learning_rate: float, max_length: int = 256,
+                  seed: int = 0, logging_steps: int = 10):
+    """trl's ``RewardConfig`` with the course's defaults (CPU-friendly, nothing saved, no reports)."""
+    from trl import RewardConfig
+
+    return RewardConfig(output_dir=output_dir, max_steps=steps, per_device_train_batch_size=batch_size,
+                        learning_rate=learning_rate, max_length=max_length, lr_scheduler_type="linear",
+                        warmup_steps=max(1, steps // 10), logging_steps=logging_steps, seed=seed,
+                        **trainer_args())
+
+
+def train_reward_model(causal_lm, tokenizer, train_dataset, *, steps: int, batch_size: int, learning_rate: float,
+                       max_length: int = 256, seed: int = 0, logging_steps: int = 10):
+    """Train a reward model initialised from ``causal_lm`` with ``RewardTrainer`` on a
+    prompt/chosen/rejected data set; returns ``(reward_model, trainer)``."""
+    from trl import RewardTrainer
+
+    missing = {"prompt", "chosen", "rejected"} - set(train_dataset.column_names)
+    if missing:
+        raise ValueError(f"the preference data set lacks column(s) {sorted(missing)}; "
+                         f"use course_utils.data.load('preferences', 'train')")
+    torch.manual_seed(seed)
+    rm = make_reward_model(causal_lm, tokenizer)
+    out = tempfile.mkdtemp(prefix="course-rm-")
+    args = reward_config(out, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                         max_length=max_length, seed=seed, logging_steps=logging_steps)
+    keep = train_dataset.select_columns(["prompt", "chosen", "rejected"])
+    trainer = RewardTrainer(model=rm, args=args, train_dataset=keep, processing_class=tokenizer)
+    trainer.train()
+    rm.eval()
+    return rm, trainer
+
+
+def bt_vs_trl(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The from-scratch Bradley-Terry loss next to ``RewardTrainer.compute_loss`` on one batch.
+
+    ``same_batch``: trl's collated batch through the model once, trl's loss vs ours on those
+    very rewards. ``pipeline``: our own tokenization and scoring of the same pairs vs trl's loss."""
+    from datasets import Dataset
+    from trl import RewardTrainer
+
+    ds = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
+    args = reward_config(tempfile.mkdtemp(prefix="course-rm-check-"), steps=1, batch_size=len(rows),
+                         learning_rate=0.0)
+    trainer = RewardTrainer(model=rm, args=args, train_dataset=ds, processing_class=tokenizer)
+    batch = next(iter(trainer.get_train_dataloader()))
+    rm.eval()
+    with torch.no_grad():
+        trl_loss = float(trainer.compute_loss(rm, dict(batch)))
+        rewards = rm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.squeeze(-1)
+    r_c, r_r = rewards.chunk(2)
+    ours = float(bradley_terry_loss(r_c, r_r))
+    ev = pairwise_eval(rm, tokenizer, rows)
+    return {"trl_loss": trl_loss, "scratch_loss": ours, "abs_diff": abs(trl_loss - ours),
+            "pipeline_scratch_loss": ev["loss"], "pipeline_abs_diff": abs(trl_loss - ev["loss"])}
+
+
+# ----------------------------------------------------------------------------- the cached model
+def _fingerprint(model) -> str:
+    """A short, deterministic summary of a model's weights (name + checksum)."""
+    total = sum(float(p.detach().double().sum()) for p in model.parameters())
+    return f"{getattr(model, 'name_or_path', '')}|{sum(p.numel() for p in model.parameters())}|{total:.6e}"
+
+
+def cache_path(recipe: dict[str, Any], start_fingerprint: str) -> Path:
+    """``paths.cache_dir()/reward-model-<hash>``: the hash covers the recipe, the training
+    data and the starting model, so a change in any of them trains a new one."""
+    from course_utils import data
+
+    data_hash = hashlib.sha256(data.path_of("preferences", "train").read_bytes()).hexdigest()[:16]
+    key = json.dumps({"recipe": recipe, "data": data_hash, "start": start_fingerprint}, sort_keys=True)
+    return paths.cache_dir() / f"reward-model-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def default_recipe() -> dict[str, Any]:
+    """The reward-model sizes of the current profile (``LESSON_SIZES['06']``)."""
+    from course_utils import profiles
+
+    cfg = profiles.get_profile(verbose=False).lesson("06")
+    return {"steps": cfg.rm_steps, "batch_size": cfg.rm_batch_size, "learning_rate": cfg.rm_lr,
+            "max_length": cfg.max_length, "seed": 0}
+
+
+def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = False, verbose: bool = True):
+    """The course's reward model, trained from the SFT model on the preference data, cached.
+
+    Returns ``(reward_model, tokenizer, info)``; ``info`` has the cache path, whether it was
+    trained now, and the training log. The first call trains it (a minute or two on a CPU)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from course_utils import data, sft
+
+    recipe = recipe or default_recipe()
+    start, tokenizer = sft.load_sft_model()
+    path = cache_path(recipe, _fingerprint(start))
+    if path.exists() and not retrain:
+        if verbose:
+            print(f"reward model loaded from cache: {path}")
+        rm = AutoModelForSequenceClassification.from_pretrained(path)
+        tok = AutoTokenizer.from_pretrained(path)
+        info = json.loads((path / "course_info.json").read_text())
+        return rm.eval(), tok, {**info, "path": str(path), "trained_now": False}
+    if verbose:
+        print(f"training the reward model ({recipe['steps']} steps) -> {path}")
+    rm, trainer = train_reward_model(start, tokenizer, data.load("preferences", "train"), **recipe)
+    info = {"recipe": recipe, "log_history": trainer.state.log_history,
+            "train_seconds": trainer.state.log_history[-1].get("train_runtime")}
+    paths.cache_dir().mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + "-", dir=paths.cache_dir()))
+    rm.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "course_info.json").write_text(json.dumps(info, indent=1, default=str))
+    if path.exists():
+        shutil.rmtree(path)
+    try:
+        tmp.rename(path)
+    except OSError:  # another process finished first: theirs is as good as ours
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rm.eval(), tokenizer, {**info, "path": str(path), "trained_now": True}

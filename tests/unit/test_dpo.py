@@ -1,0 +1,77 @@
+"""DPO: the loss by hand, implicit rewards, and agreement with trl's DPOTrainer."""
+import math
+
+import pytest
+import torch
+
+from course_utils import chat
+from course_utils.rlhf import common, dpo, toy
+
+
+def _rows(n=6):
+    return [dict(prompt=p, chosen=chat.format_completion("yes good crop"), rejected=chat.format_completion("no bad"),
+                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n)]
+
+
+def test_dpo_loss_hand_computed():
+    out = dpo.dpo_loss(torch.tensor([-1.0, -2.0]), torch.tensor([-3.0, -1.0]),
+                       torch.tensor([-2.0, -2.0]), torch.tensor([-2.0, -2.0]), beta=0.5)
+    # implicit rewards: chosen 0.5*(1), 0.5*(0); rejected 0.5*(-1), 0.5*(1)
+    assert torch.allclose(out["chosen_rewards"], torch.tensor([0.5, 0.0]))
+    assert torch.allclose(out["rejected_rewards"], torch.tensor([-0.5, 0.5]))
+    assert torch.allclose(out["margins"], torch.tensor([1.0, -0.5]))
+    expected = (math.log(1 + math.exp(-1.0)) + math.log(1 + math.exp(0.5))) / 2
+    assert math.isclose(float(out["loss"]), expected, rel_tol=1e-6)
+    assert float(out["accuracy"]) == 0.5
+
+
+def test_dpo_loss_at_the_reference_is_log_two():
+    z = torch.zeros(4)
+    assert math.isclose(float(dpo.dpo_loss(z, z, z, z)["loss"]), math.log(2), rel_tol=1e-6)
+
+
+def test_dpo_loss_rejects_bad_input():
+    z = torch.zeros(2)
+    with pytest.raises(ValueError, match="beta"):
+        dpo.dpo_loss(z, z, z, z, beta=0.0)
+    with pytest.raises(ValueError, match="one shape"):
+        dpo.dpo_loss(z, torch.zeros(3), z, z)
+
+
+def test_completion_logps_sum_only_the_completion_tokens():
+    tok = toy.toy_tokenizer()
+    model = toy.toy_policy(tok)
+    prompt = toy.toy_prompts(1)[0]
+    ids = tok(prompt + "yes good")["input_ids"]
+    n_prompt = len(tok(prompt)["input_ids"])
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids])).logits[0]
+    by_hand = sum(float(torch.log_softmax(logits[t - 1], -1)[ids[t]]) for t in range(n_prompt, len(ids)))
+    got = common.completion_logps(model, tok, [prompt, prompt], ["yes good", "yes good no no"])
+    assert math.isclose(float(got[0]), by_hand, rel_tol=1e-5)
+
+
+def test_scratch_loss_equals_trl_dpo_trainer_loss_on_the_same_batch():
+    tok = toy.toy_tokenizer()
+    policy, ref = toy.toy_policy(tok, seed=3), toy.toy_policy(tok, seed=0)
+    out = dpo.dpo_vs_trl(policy, ref, tok, _rows(), beta=0.1)
+    assert out["abs_diff"] < 1e-5 and abs(out["trl_loss"] - math.log(2)) > 1e-3, out
+
+
+def test_preference_eval_of_the_reference_itself_has_zero_margins():
+    tok = toy.toy_tokenizer()
+    ref = toy.toy_policy(tok)
+    ev = dpo.preference_eval(ref, ref, tok, _rows())
+    assert ev["margin"] == 0.0 and math.isclose(ev["loss"], math.log(2), rel_tol=1e-6)
+    assert set(ev["per_defect"]) == {"wrong", "rude"}
+
+
+def test_dpo_trainer_learns_a_toy_preference():
+    from datasets import Dataset
+
+    tok = toy.toy_tokenizer()
+    rows = _rows(16)
+    policy, ref = toy.toy_policy(tok), toy.toy_policy(tok)
+    dpo.train_dpo(policy, ref, tok, Dataset.from_list(rows), steps=10, batch_size=8, learning_rate=3e-3, beta=0.1)
+    ev = dpo.preference_eval(policy, ref, tok, rows)
+    assert ev["accuracy"] == 1.0 and ev["margin"] > 0

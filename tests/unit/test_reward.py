@@ -1,0 +1,82 @@
+"""Reward modeling: the Bradley-Terry loss by hand and against trl's RewardTrainer."""
+import math
+
+import pytest
+import torch
+
+from course_utils import chat
+from course_utils.rlhf import reward, toy
+
+
+def _rows(n=6):
+    return [dict(prompt=p, chosen=chat.format_completion("yes good crop"), rejected=chat.format_completion("no bad"),
+                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n)]
+
+
+def test_bradley_terry_loss_hand_computed():
+    loss = reward.bradley_terry_loss(torch.tensor([2.0, 0.0]), torch.tensor([0.0, 1.0]))
+    expected = (math.log(1 + math.exp(-2.0)) + math.log(1 + math.exp(1.0))) / 2
+    assert math.isclose(float(loss), expected, rel_tol=1e-6)
+    # equal rewards: the model is unsure, the loss is log 2
+    assert math.isclose(float(reward.bradley_terry_loss(torch.zeros(3), torch.zeros(3))), math.log(2), rel_tol=1e-6)
+    # a margin asks for a bigger gap
+    assert reward.bradley_terry_loss(torch.tensor([1.0]), torch.tensor([0.0]), margin=1.0) > \
+        reward.bradley_terry_loss(torch.tensor([1.0]), torch.tensor([0.0]))
+
+
+def test_preference_probability_is_a_sigmoid_of_the_gap():
+    p = reward.preference_probability(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0]))
+    assert torch.allclose(p, torch.tensor([1 / (1 + math.exp(-1)), 0.5]))
+
+
+def test_bradley_terry_loss_rejects_unpaired_rewards():
+    with pytest.raises(ValueError, match="pair up"):
+        reward.bradley_terry_loss(torch.zeros(3), torch.zeros(2))
+
+
+def test_reward_model_keeps_the_body_and_scores_one_scalar():
+    tok = toy.toy_tokenizer()
+    lm = toy.toy_policy(tok)
+    rm = reward.make_reward_model(lm, tok)
+    assert torch.equal(rm.model.embed_tokens.weight, lm.model.embed_tokens.weight)
+    s = reward.score(rm, tok, toy.toy_prompts(3), ["yes", "no good", "bad" + chat.END])
+    assert s.shape == (3,)
+    # the end token is appended when missing: same score with or without it
+    s2 = reward.score(rm, tok, toy.toy_prompts(3), ["yes" + chat.END, "no good", "bad"])
+    assert torch.allclose(s, s2)
+
+
+def test_scratch_loss_equals_trl_reward_trainer_loss_on_the_same_batch():
+    tok = toy.toy_tokenizer()
+    rm = reward.make_reward_model(toy.toy_policy(tok), tok)
+    out = reward.bt_vs_trl(rm, tok, _rows())
+    assert out["abs_diff"] < 1e-6 and out["pipeline_abs_diff"] < 1e-5, out
+
+
+def test_pairwise_eval_reports_per_defect_accuracy():
+    tok = toy.toy_tokenizer()
+    rm = reward.make_reward_model(toy.toy_policy(tok), tok)
+    ev = reward.pairwise_eval(rm, tok, _rows())
+    assert set(ev["per_defect"]) == {"wrong", "rude"} and ev["n"] == 6 and len(ev["margins"]) == 6
+    assert 0.0 <= ev["accuracy"] <= 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        reward.pairwise_eval(rm, tok, [])
+
+
+def test_reward_trainer_learns_a_toy_preference():
+    from datasets import Dataset
+
+    tok = toy.toy_tokenizer()
+    rows = _rows(16)
+    rm, trainer = reward.train_reward_model(toy.toy_policy(tok), tok, Dataset.from_list(rows), steps=15,
+                                            batch_size=8, learning_rate=3e-3)
+    assert reward.pairwise_eval(rm, tok, rows)["accuracy"] == 1.0
+
+
+def test_train_reward_model_names_missing_columns():
+    from datasets import Dataset
+
+    tok = toy.toy_tokenizer()
+    with pytest.raises(ValueError, match="rejected"):
+        reward.train_reward_model(toy.toy_policy(tok), tok, Dataset.from_list([{"prompt": "a", "chosen": "b"}]),
+                                  steps=1, batch_size=1, learning_rate=1e-3)
