@@ -32,9 +32,24 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "03": {"tiny": {}, "hub": {}},
     "04": {"tiny": {}, "hub": {}},
     "05": {"tiny": {}, "hub": {}},
-    "06": {"tiny": {}, "hub": {}},
-    "07": {"tiny": {}, "hub": {}},
-    "08": {"tiny": {}, "hub": {}},
+    "06": {  # reward modeling: RewardTrainer on the preference pairs; n_eval held-out pairs
+        "tiny": {"rm_steps": 150, "rm_batch_size": 16, "rm_lr": 5e-4, "max_length": 128, "n_eval": 480},
+        "hub": {"rm_steps": 400, "rm_batch_size": 16, "rm_lr": 1e-5, "max_length": 512, "n_eval": 480},
+    },
+    "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO
+        "tiny": {"steps": 24, "batch_size": 32, "mini_batch_size": 16, "ppo_epochs": 2, "lr": 2e-4,
+                 "kl_coef": 0.05, "max_new_tokens": 16, "sweep_steps": 10, "sweep_kl_coefs": [0.0, 0.05, 0.5],
+                 "sweep_clipranges": [0.05, 0.2, 10.0], "grpo_steps": 12, "grpo_generations": 4, "n_eval": 96},
+        "hub": {"steps": 200, "batch_size": 64, "mini_batch_size": 16, "ppo_epochs": 4, "lr": 1e-6,
+                "kl_coef": 0.05, "max_new_tokens": 48, "sweep_steps": 60, "sweep_kl_coefs": [0.0, 0.05, 0.5],
+                "sweep_clipranges": [0.05, 0.2, 10.0], "grpo_steps": 100, "grpo_generations": 8, "n_eval": 240},
+    },
+    "08": {  # DPO: DPOTrainer from the SFT model; a few betas (shorter runs) for the reward-vs-KL frontier
+        "tiny": {"steps": 120, "batch_size": 16, "lr": 5e-4, "beta": 0.1, "max_length": 128,
+                 "frontier_betas": [0.05, 0.1, 0.5], "frontier_steps": 60, "n_eval": 96, "n_pref_eval": 480},
+        "hub": {"steps": 500, "batch_size": 16, "lr": 5e-7, "beta": 0.1, "max_length": 512,
+                "frontier_betas": [0.05, 0.1, 0.5], "frontier_steps": 200, "n_eval": 240, "n_pref_eval": 480},
+    },
     "09": {"tiny": {}, "hub": {}},
 }
 
