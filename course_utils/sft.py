@@ -1,0 +1,350 @@
+"""The course's supervised fine-tuning (SFT) recipe (lesson 03), reused by lessons 04-09.
+
+* :func:`train_sft` trains with trl's ``SFTTrainer`` on prompt/completion rows, with the loss
+  on the completion only; ``peft_config`` turns it into LoRA / QLoRA (lessons 04, 05).
+* :func:`masked_example` shows what the trainer feeds the model: ids and labels with the
+  prompt masked (-100), the way lesson 03 explains it.
+* :func:`general_perplexity` measures forgetting on the general corpus.
+* :func:`load_sft_model` returns the full fine-tuned base model, trained with the lesson 03
+  recipe on first call and cached (safetensors) under ``paths.cache_dir()``, so later lessons
+  can start alone. Its training figures sit next to it in ``sft_stats.json``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from course_utils import chat, paths
+
+#: The recipe of lesson 03 in the tiny profile; the profile's ``lesson("03")`` overrides it.
+DEFAULT_RECIPE = {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64,
+                  "warmup_ratio": 0.05, "seed": 0}
+RECIPE_KEYS = tuple(DEFAULT_RECIPE)
+STATS_FILE = "sft_stats.json"
+CACHE_VERSION = 1
+
+
+class SFTCacheError(RuntimeError):
+    """The cached SFT model is missing files or cannot be loaded."""
+
+
+# --------------------------------------------------------------------------- data
+def sft_dataset(split: str = "train", n: int | None = None):
+    """The instruction data as trl wants it: ``prompt`` / ``completion`` columns only, in the chat format."""
+    from course_utils import data
+
+    ds = data.load("instructions", split).select_columns(["prompt", "completion"])
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"n must be a positive number of rows, got {n}")
+        ds = ds.select(range(min(n, len(ds))))
+    return ds
+
+
+def rehearsal_mix(task_ds, n_general: int, seed: int = 0, max_chars: int = 400):
+    """Rehearsal: add ``n_general`` general-corpus texts to the task rows (empty prompt, the text as
+    completion, so the loss covers all of it), shuffled together. Keeps the model practising the
+    general text it would otherwise forget."""
+    from datasets import Dataset, concatenate_datasets
+
+    from course_utils import data
+
+    if n_general < 0:
+        raise ValueError(f"n_general must be >= 0, got {n_general}")
+    texts = [r["text"][:max_chars] for r in data.load_rows("general", "train")[:n_general]]
+    general = Dataset.from_list([{"prompt": "", "completion": t + chat.END} for t in texts])
+    return concatenate_datasets([task_ds.select_columns(["prompt", "completion"]), general]).shuffle(seed=seed)
+
+
+def masked_example(tokenizer, prompt: str, completion: str) -> dict[str, list]:
+    """Token ids of prompt + completion and their labels, with the prompt positions set to -100
+    (ignored by the loss): the model is graded only on the answer it should write."""
+    p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    c = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    ids = p + c
+    return {"input_ids": ids, "labels": [-100] * len(p) + c,
+            "tokens": tokenizer.convert_ids_to_tokens(ids)}
+
+
+def collate(tokenizer, rows: list[dict[str, str]], max_length: int = 64) -> dict[str, torch.Tensor]:
+    """A right-padded training batch of prompt/completion rows with masked labels (-100 on the
+    prompt and padding): the batch a plain PyTorch SFT loop, or a memory measurement, uses."""
+    if not rows:
+        raise ValueError("no rows to collate")
+    exs = [masked_example(tokenizer, r["prompt"], r["completion"]) for r in rows]
+    length = min(max_length, max(len(e["input_ids"]) for e in exs))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ids = torch.full((len(exs), length), pad, dtype=torch.long)
+    labels = torch.full((len(exs), length), -100, dtype=torch.long)
+    mask = torch.zeros((len(exs), length), dtype=torch.long)
+    for i, e in enumerate(exs):
+        n = min(length, len(e["input_ids"]))
+        ids[i, :n] = torch.tensor(e["input_ids"][:n])
+        labels[i, :n] = torch.tensor(e["labels"][:n])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+# --------------------------------------------------------------------------- training
+@dataclass
+class SFTRun:
+    """What one fine-tuning run produced."""
+
+    model: Any
+    train_seconds: float
+    log_history: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def losses(self) -> dict[str, tuple[list, list]]:
+        """``{"train": (steps, losses), "validation": (steps, losses)}`` from the trainer's log."""
+        out = {}
+        for key, name in (("loss", "train"), ("eval_loss", "validation")):
+            pts = [(e["step"], e[key]) for e in self.log_history if key in e]
+            if pts:
+                out[name] = ([s for s, _ in pts], [v for _, v in pts])
+        return out
+
+
+def recipe(profile=None, **overrides: Any) -> dict[str, Any]:
+    """Lesson 03's recipe (steps, batch_size, lr, weight_decay, seq_len, warmup_ratio, seed) from
+    the profile, with ``overrides`` applied."""
+    from course_utils import profiles
+
+    profile = profile or profiles.get_profile(verbose=False)
+    cfg = vars(profile.lesson("03"))
+    out = {k: cfg.get(k, v) for k, v in DEFAULT_RECIPE.items()}
+    unknown = set(overrides) - set(RECIPE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown recipe setting(s) {sorted(unknown)}; known: {', '.join(RECIPE_KEYS)}")
+    out.update(overrides)
+    return out
+
+
+def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, lr: float,
+              weight_decay: float = 0.0, seq_len: int = 64, warmup_ratio: float = 0.05, seed: int = 0,
+              eval_dataset=None, eval_steps: int | None = None, logging_steps: int = 10,
+              peft_config=None, gradient_checkpointing: bool = False, num_epochs: float | None = None) -> SFTRun:
+    """Fine-tune ``model`` with trl's ``SFTTrainer`` on prompt/completion rows; loss on the
+    completion only. ``peft_config`` (a peft ``LoraConfig``...) trains adapters instead of all
+    weights. ``num_epochs`` (instead of ``steps``) trains for whole passes over the data.
+    Nothing is saved to disk; the trained model is returned in :class:`SFTRun`."""
+    from trl import SFTConfig, SFTTrainer
+
+    for name, v in (("steps", steps), ("batch_size", batch_size)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    missing = {"prompt", "completion"} - set(train_dataset.column_names)
+    if missing:
+        raise ValueError(f"train_dataset needs 'prompt' and 'completion' columns (missing {sorted(missing)}); "
+                         f"use sft.sft_dataset()")
+    out_dir = tempfile.mkdtemp(prefix="sft-", dir=_scratch_dir())
+    use_cpu = not torch.cuda.is_available()
+    args = SFTConfig(
+        output_dir=out_dir, max_steps=-1 if num_epochs else steps, num_train_epochs=num_epochs or 1,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=64, learning_rate=lr,
+        weight_decay=weight_decay, warmup_steps=int(warmup_ratio * steps), lr_scheduler_type="cosine",
+        max_length=seq_len, completion_only_loss=True, packing=False, seed=seed, data_seed=seed,
+        logging_steps=logging_steps, eval_strategy="steps" if eval_dataset is not None else "no",
+        eval_steps=eval_steps or max(1, steps // 10), save_strategy="no", report_to="none",
+        use_cpu=use_cpu, bf16=False, fp16=False, disable_tqdm=True, dataloader_num_workers=0,
+        dataset_num_proc=None, **({"activation_checkpointing": True} if gradient_checkpointing else {}),
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                         processing_class=tokenizer, peft_config=peft_config)
+    t0 = time.perf_counter()
+    try:
+        trainer.train()
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    seconds = time.perf_counter() - t0
+    trained = trainer.model
+    trained.eval()
+    settings = dict(steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seq_len=seq_len,
+                    warmup_ratio=warmup_ratio, seed=seed, num_epochs=num_epochs)
+    return SFTRun(model=trained, train_seconds=seconds, log_history=list(trainer.state.log_history),
+                  settings=settings)
+
+
+def _scratch_dir() -> Path:
+    d = paths.build_dir() / "tmp"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def measure_memory(model, tokenizer, rows: list[dict[str, str]], max_length: int = 64) -> dict[str, float]:
+    """Training memory of one step on ``rows`` (a batch), measured by :mod:`course_utils.memory`:
+    weights, gradients, AdamW state and the activations autograd saves, counted tensor by tensor."""
+    from course_utils import memory
+
+    return memory.measure_training_memory(model, collate(tokenizer, rows, max_length))
+
+
+# --------------------------------------------------------------------------- forgetting
+def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torch.Tensor:
+    """The first ``n_blocks`` packed blocks of the general corpus' validation split."""
+    from course_utils import data, pretrain
+
+    texts = [r["text"] for r in data.load_rows("general", "validation")]
+    blocks = pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)
+    if n_blocks < 1:
+        raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
+    return blocks[:n_blocks]
+
+
+def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 128) -> float:
+    """Perplexity on held-out general text: it rises when fine-tuning makes the model forget."""
+    from course_utils import pretrain
+
+    block_size = min(block_size, getattr(model.config, "max_position_embeddings", block_size))
+    return pretrain.perplexity(model, general_blocks(tokenizer, n_blocks, block_size))
+
+
+# --------------------------------------------------------------------------- the cached SFT model
+def _fingerprint(model) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _data_fingerprint() -> str:
+    from course_utils import data
+
+    h = hashlib.sha256()
+    for split in ("train", "validation"):
+        h.update(data.path_of("instructions", split).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sft_cache_path(base_model, profile=None, recipe_settings: dict | None = None) -> Path:
+    """Where the SFT model of this base model, data and recipe is (or would be) cached."""
+    r = recipe_settings or recipe(profile)
+    key = json.dumps({"v": CACHE_VERSION, "base": _fingerprint(base_model), "data": _data_fingerprint(),
+                      "recipe": {k: r[k] for k in RECIPE_KEYS}}, sort_keys=True)
+    return paths.cache_dir() / f"sft-model-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def save_sft_model(model, tokenizer, target: Path, stats: dict[str, Any]) -> Path:
+    """Save atomically: write into a temporary folder next to ``target``, then rename. If another
+    process got there first, keep theirs. Never overwrites anything else."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / STATS_FILE).exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_sft_stats(path: Path) -> dict[str, Any]:
+    """The training figures saved next to a cached SFT model."""
+    f = Path(path) / STATS_FILE
+    try:
+        return json.loads(f.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise SFTCacheError(f"cannot read {f} ({e}); delete the folder {path} and call "
+                            f"sft.load_sft_model() again to rebuild it") from e
+
+
+def _load_cached(path: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    needed = ["config.json", "model.safetensors", "tokenizer.json", STATS_FILE]
+    missing = [f for f in needed if not (path / f).exists()]
+    if missing:
+        raise SFTCacheError(f"the cached SFT model {path} is incomplete (missing {missing}); delete "
+                            f"that folder and call sft.load_sft_model() again to rebuild it")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except Exception as e:  # a truncated or corrupt file
+        raise SFTCacheError(f"the cached SFT model {path} could not be loaded ({type(e).__name__}: {e}); "
+                            f"delete that folder and call sft.load_sft_model() again to rebuild it") from e
+    tokenizer.chat_template = tokenizer.chat_template or chat.CHAT_TEMPLATE
+    return model.eval(), tokenizer
+
+
+def evaluate(model, tokenizer, n_eval: int | None = None, n_blocks: int = 64) -> dict[str, float]:
+    """Task accuracy on the held-out test questions (the course's judges) and general perplexity."""
+    from course_utils import judges
+
+    ev = judges.evaluate_model(model, tokenizer, split="test", n=n_eval, batch_size=64)
+    return {"task_accuracy": ev["task_accuracy"], "judge_score": ev["judge_score"],
+            "format_rate": ev["format_rate"], "n_eval": ev["n"],
+            "general_perplexity": general_perplexity(model, tokenizer, n_blocks)}
+
+
+def build_sft_model(base_model, tokenizer, profile=None, eval_dataset=None, eval_steps: int | None = None,
+                    **overrides: Any) -> SFTRun:
+    """Full fine-tuning of ``base_model`` (in place) with lesson 03's recipe."""
+    from course_utils import seed as seed_mod
+
+    r = recipe(profile, **overrides)
+    seed_mod.seed_everything(r["seed"])
+    return train_sft(base_model, tokenizer, sft_dataset("train"), eval_dataset=eval_dataset,
+                     eval_steps=eval_steps, **r)
+
+
+def stats_of(run: SFTRun, model, tokenizer, profile=None) -> dict[str, Any]:
+    """The figures stored next to the cached model: training time, measured memory, accuracy, perplexity."""
+    from course_utils import profiles
+
+    profile = profile or profiles.get_profile(verbose=False)
+    cfg = profile.lesson("03")
+    r = run.settings
+    rows = [dict(x) for x in sft_dataset("train", n=r["batch_size"])]
+    mem = measure_memory(model, tokenizer, rows, r["seq_len"])
+    ev = evaluate(model, tokenizer, getattr(cfg, "n_eval", None), getattr(cfg, "n_ppl_blocks", 64))
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"train_seconds": run.train_seconds, "recipe": {k: r[k] for k in RECIPE_KEYS},
+            "memory": mem, "peak_memory_mb": mem["total_mb"], "trainable_params": trainable,
+            **ev, "log_history": run.log_history, "torch_threads": torch.get_num_threads(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def load_sft_model(profile=None) -> tuple[Any, Any]:
+    """The course's SFT model: the base model fully fine-tuned on the instructions with lesson
+    03's recipe. Built on first call (a minute or two on a CPU) and cached; later calls load it.
+    Its training figures: ``load_sft_stats(sft_cache_path(...))`` or :func:`sft_model_stats`."""
+    from course_utils import models, profiles
+
+    profile = profile or profiles.get_profile(verbose=False)
+    base, tokenizer = models.load_base_model(profile)
+    path = sft_cache_path(base, profile)
+    if not path.exists():
+        run = build_sft_model(base, tokenizer, profile)
+        save_sft_model(run.model, tokenizer, path, stats_of(run, run.model, tokenizer, profile))
+    return _load_cached(path)
+
+
+def sft_model_stats(profile=None) -> dict[str, Any]:
+    """The stored training figures of the cached SFT model (building it first if needed)."""
+    from course_utils import models, profiles
+
+    profile = profile or profiles.get_profile(verbose=False)
+    base, _ = models.load_base_model(profile)
+    path = sft_cache_path(base, profile)
+    if not path.exists():
+        load_sft_model(profile)
+    return load_sft_stats(path)

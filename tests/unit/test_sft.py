@@ -1,0 +1,87 @@
+"""The SFT recipe: masked labels, a short trl run that lowers the loss, the atomic cache and its errors."""
+import json
+
+import pytest
+import torch
+
+from course_utils import chat, sft
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A micro Llama and a byte-level tokenizer trained on a few instruction rows (no base model needed)."""
+    from course_utils import data, pretrain
+
+    rows = data.load_rows("instructions", "train", chat_format=False)[:400]
+    tok = pretrain.train_tokenizer([r["prompt"] + " " + r["completion"] for r in rows], vocab_size=400)
+    cfg = pretrain.PretrainConfig(vocab_size=400, n_layer=1, d_model=32, n_head=2, d_ff=64, context=64)
+    return pretrain.build_model(cfg, tok), tok
+
+
+def test_masked_example_masks_only_the_prompt(tiny):
+    _, tok = tiny
+    prompt, completion = chat.format_prompt("When to plant maize?"), chat.format_completion("Plant maize in March.")
+    ex = sft.masked_example(tok, prompt, completion)
+    n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+    assert ex["labels"][:n_prompt] == [-100] * n_prompt
+    assert ex["labels"][n_prompt:] == ex["input_ids"][n_prompt:]
+    assert ex["labels"][-1] == tok.eos_token_id  # the model learns to stop
+
+
+def test_collate_pads_and_masks(tiny):
+    _, tok = tiny
+    rows = [dict(r) for r in sft.sft_dataset("train", n=3)]
+    b = sft.collate(tok, rows, max_length=64)
+    assert b["input_ids"].shape == b["labels"].shape == b["attention_mask"].shape
+    assert bool(((b["attention_mask"] == 0) <= (b["labels"] == -100)).all())  # padding never graded
+    with pytest.raises(ValueError, match="no rows"):
+        sft.collate(tok, [])
+
+
+def test_short_run_lowers_loss_and_saves_nothing(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    model, tok = tiny
+    run = sft.train_sft(model, tok, sft.sft_dataset("train", n=64), steps=12, batch_size=8, lr=3e-3,
+                        logging_steps=4, eval_dataset=sft.sft_dataset("validation", n=16), eval_steps=6)
+    train = run.losses()["train"][1]
+    assert len(train) == 3 and train[-1] < train[0]
+    assert "validation" in run.losses() and run.train_seconds > 0
+    assert not any(p.name.startswith("checkpoint") for p in tmp_path.rglob("*"))
+
+
+def test_bad_inputs_are_clear(tiny):
+    model, tok = tiny
+    from datasets import Dataset
+
+    with pytest.raises(ValueError, match="'prompt' and 'completion'"):
+        sft.train_sft(model, tok, Dataset.from_list([{"text": "x"}]), steps=1, batch_size=1, lr=1e-3)
+    with pytest.raises(ValueError, match="steps"):
+        sft.train_sft(model, tok, sft.sft_dataset("train", n=2), steps=0, batch_size=1, lr=1e-3)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        sft.recipe(learning_rate=1)
+
+
+def test_rehearsal_mix_adds_general_text():
+    ds = sft.rehearsal_mix(sft.sft_dataset("train", n=20), n_general=10)
+    assert len(ds) == 30 and ds.column_names == ["prompt", "completion"]
+    assert sum(p == "" for p in ds["prompt"]) == 10
+
+
+def test_cache_is_atomic_and_corruption_is_explained(tiny, tmp_path):
+    model, tok = tiny
+    target = tmp_path / "sft-model-abc"
+    sft.save_sft_model(model, tok, target, {"task_accuracy": 0.5})
+    assert [p.name for p in tmp_path.iterdir()] == ["sft-model-abc"]  # no temp folder left behind
+    loaded, tok2 = sft._load_cached(target)
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        assert torch.allclose(loaded(ids).logits, model.eval()(ids).logits, atol=1e-6)
+    assert sft.load_sft_stats(target)["task_accuracy"] == 0.5
+    sft.save_sft_model(model, tok, target, {"task_accuracy": 0.9})  # exists already: kept, not overwritten
+    assert json.loads((target / sft.STATS_FILE).read_text())["task_accuracy"] == 0.5
+    (target / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(sft.SFTCacheError, match="delete that folder"):
+        sft._load_cached(target)
+    (target / "model.safetensors").unlink()
+    with pytest.raises(sft.SFTCacheError, match="incomplete"):
+        sft._load_cached(target)
