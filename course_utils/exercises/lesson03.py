@@ -1,0 +1,91 @@
+"""Checks for lesson 03 (full fine-tuning): loss masking, the completion-only loss, one SFT step."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from course_utils.exercises import run_check
+
+
+def _tiny_model():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32)
+    return LlamaForCausalLM(cfg)
+
+
+def check_mask_prompt(mask_prompt: Callable) -> bool:
+    """Easy: ``mask_prompt(prompt_ids, completion_ids) -> (input_ids, labels)`` with -100 on the prompt."""
+    def check():
+        for p, c in [([5, 6, 7], [8, 9]), ([1], [2, 3, 4, 5]), ([10, 11], [12])]:
+            ids, labels = mask_prompt(list(p), list(c))
+            if list(ids) != p + c:
+                return False, f"input_ids for prompt {p} + completion {c} should be {p + c}, got {list(ids)}"
+            want = [-100] * len(p) + c
+            if list(labels) != want:
+                return False, f"labels should be {want} (prompt masked with -100), got {list(labels)}"
+        return True, "the prompt is masked: only the answer is graded"
+    return run_check("mask the prompt", check)
+
+
+def check_completion_loss(completion_loss: Callable) -> bool:
+    """Medium: ``completion_loss(logits, labels)``: next-token cross-entropy ignoring -100 labels."""
+    def check():
+        torch.manual_seed(1)
+        logits = torch.randn(2, 6, 11)
+        labels = torch.randint(0, 11, (2, 6))
+        labels[:, :3] = -100
+        want = F.cross_entropy(logits[:, :-1].reshape(-1, 11), labels[:, 1:].reshape(-1), ignore_index=-100)
+        got = completion_loss(logits, labels)
+        got = float(got)
+        if abs(got - float(want)) < 1e-5:
+            return True, f"loss {got:.4f} matches (shifted by one, prompt ignored)"
+        unshifted = F.cross_entropy(logits.reshape(-1, 11), labels.reshape(-1), ignore_index=-100)
+        if abs(got - float(unshifted)) < 1e-5:
+            return False, "position t predicts token t+1: shift logits[:, :-1] against labels[:, 1:]"
+        return False, f"expected {float(want):.4f}, got {got:.4f}; ignore positions whose label is -100"
+    return run_check("completion-only loss", check)
+
+
+def _reference_step(model, optimizer, batch) -> float:
+    out = model(**batch)
+    out.loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(out.loss)
+
+
+def check_sft_step(sft_step: Callable) -> bool:
+    """Hard: ``sft_step(model, optimizer, batch) -> float`` does one training step (forward with the
+    masked labels, backward, optimizer step, zero the gradients) and returns the loss."""
+    def check():
+        torch.manual_seed(2)
+        ids = torch.randint(0, 50, (4, 12))
+        labels = ids.clone()
+        labels[:, :6] = -100
+        batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+        ours, ref = _tiny_model(), _tiny_model()
+        opt_o = torch.optim.AdamW(ours.parameters(), lr=1e-2)
+        opt_r = torch.optim.AdamW(ref.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(3):
+            got = sft_step(ours, opt_o, {k: v.clone() for k, v in batch.items()})
+            want = _reference_step(ref, opt_r, batch)
+            if not isinstance(got, (float, int)) and not torch.is_tensor(got):
+                return False, f"return the loss as a number, got {type(got).__name__}"
+            if abs(float(got) - want) > 1e-4:
+                return False, f"loss {float(got):.4f} differs from the reference {want:.4f}: did you zero the gradients?"
+            losses.append(want)
+        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in ours.parameters()):
+            return False, "gradients are left over after the step: call optimizer.zero_grad()"
+        diff = max(float((a - b).abs().max()) for a, b in zip(ours.parameters(), ref.parameters()))
+        if diff > 1e-4:
+            return False, f"weights differ from the reference by {diff:.2e} after 3 steps"
+        return True, f"3 steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}, same weights as the reference"
+    return run_check("one SFT step", check)
+
+
