@@ -1,0 +1,72 @@
+"""Checks for lesson 04 (LoRA): counting adapter parameters, the LoRA forward pass, a LoRA layer."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from course_utils.exercises import run_check
+
+
+def check_lora_param_count(lora_param_count: Callable) -> bool:
+    """Easy: ``lora_param_count(d_in, d_out, r)``: how many numbers A and B hold."""
+    def check():
+        for d_in, d_out, r in [(192, 192, 8), (192, 512, 4), (4096, 4096, 16), (10, 3, 1)]:
+            got, want = lora_param_count(d_in, d_out, r), r * (d_in + d_out)
+            if got != want:
+                return False, (f"d_in={d_in}, d_out={d_out}, r={r}: expected {want}, got {got} "
+                               f"(A is r x d_in, B is d_out x r)")
+        return True, "r * (d_in + d_out): for 4096 x 4096 at r=16 that is 0.8% of the matrix"
+    return run_check("LoRA parameter count", check)
+
+
+def check_lora_forward(lora_forward: Callable) -> bool:
+    """Medium: ``lora_forward(x, W, A, B, alpha, r)`` = x W^T + (alpha / r) x A^T B^T."""
+    def check():
+        torch.manual_seed(0)
+        x, W = torch.randn(3, 16), torch.randn(8, 16)
+        A, B = torch.randn(4, 16), torch.randn(8, 4)
+        want = x @ W.T + (x @ A.T @ B.T) * (8 / 4)
+        got = lora_forward(x, W, A, B, 8, 4)
+        if tuple(got.shape) != (3, 8):
+            return False, f"output should be (batch, d_out) = (3, 8), got {tuple(got.shape)}"
+        if torch.allclose(got, x @ W.T + x @ A.T @ B.T, atol=1e-5):
+            return False, "scale the update by alpha / r"
+        if not torch.allclose(got, want, atol=1e-4):
+            return False, f"max difference {float((got - want).abs().max()):.3g} from x W^T + (alpha/r) x A^T B^T"
+        return True, "the frozen path plus the scaled low-rank path"
+    return run_check("LoRA forward", check)
+
+
+def check_lora_layer(make_layer: Callable) -> bool:
+    """Hard: ``make_layer(base, r, alpha)`` returns an nn.Module that wraps the frozen ``base``
+    Linear with trainable ``A`` (r x in) and ``B`` (out x r, zeros) scaled by alpha / r."""
+    def check():
+        torch.manual_seed(0)
+        base = nn.Linear(24, 12)
+        layer = make_layer(base, 4, 8)
+        x = torch.randn(5, 24)
+        if not torch.allclose(layer(x), base(x), atol=1e-6):
+            return False, "at initialisation the layer must compute exactly what base does: start B at zero"
+        trainable = [p for p in layer.parameters() if p.requires_grad]
+        n = sum(p.numel() for p in trainable)
+        if n != 4 * (24 + 12):
+            return False, f"expected {4 * (24 + 12)} trainable numbers (A and B only; freeze base), got {n}"
+        shapes = sorted(tuple(p.shape) for p in trainable)
+        if shapes != sorted([(4, 24), (12, 4)]):
+            return False, f"A should be (r, in) = (4, 24) and B (out, r) = (12, 4), got {shapes}"
+        A = next(p for p in trainable if tuple(p.shape) == (4, 24))
+        B = next(p for p in trainable if tuple(p.shape) == (12, 4))
+        if float(A.abs().sum()) == 0:
+            return False, "A must start random (only B starts at zero), or B gets no gradient"
+        with torch.no_grad():
+            B.normal_()
+        want = base(x) + x @ A.T @ B.T * 2.0
+        if not torch.allclose(layer(x), want, atol=1e-4):
+            return False, "with non-zero B the output should be base(x) + (alpha/r) x A^T B^T"
+        layer(x).sum().backward()
+        if base.weight.grad is not None:
+            return False, "the base weight received a gradient: freeze it (requires_grad_(False))"
+        return True, "a working LoRA layer: frozen W, trainable A and B, zero update at the start"
+    return run_check("a LoRA layer", check)
