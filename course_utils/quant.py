@@ -184,5 +184,28 @@ def load_4bit(model_dir: str, compute_dtype: torch.dtype = torch.float32, double
 
     cfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                              bnb_4bit_compute_dtype=compute_dtype, bnb_4bit_use_double_quant=double_quant)
-    return AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=cfg, device_map={"": "cpu"},
-                                                dtype=compute_dtype, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=cfg, device_map={"": "cpu"},
+                                                 dtype=compute_dtype, trust_remote_code=False)
+    keep_trainable_on_cpu(model)
+    return model
+
+
+def keep_trainable_on_cpu(model) -> int:
+    """bitsandbytes 0.50 on a CPU with AVX512-BF16 repacks a 4-bit layer's weights for a fast
+    inference kernel the first time it runs in eval mode without gradients; that kernel has no
+    backward, so LoRA adapters *before* such a layer silently get no gradient afterwards.
+    Switch the repacking off (and undo it where it happened) so evaluation and training can
+    alternate. Returns how many 4-bit layers were touched."""
+    import bitsandbytes as bnb
+    from bitsandbytes.nn.modules import _convert_weight_packed_for_cpu_inverse
+
+    n = 0
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+            state = module.weight.quant_state
+            if getattr(state, "packing_format_for_cpu", False):
+                module.weight.data, module.weight.quant_state = _convert_weight_packed_for_cpu_inverse(
+                    module.weight.data, state)
+            n += 1
+    return n

@@ -191,6 +191,46 @@ def measure_memory(model, tokenizer, rows: list[dict[str, str]], max_length: int
     return memory.measure_training_memory(model, collate(tokenizer, rows, max_length))
 
 
+# --------------------------------------------------------------------------- prompting
+def few_shot_prompt(shots: list[dict[str, str]], question: str) -> str:
+    """A few solved examples as earlier chat turns, then the question: prompting, no training."""
+    turns = "".join(chat.format_prompt(s["question"]) + chat.format_completion(s["answer"]) + "\n" for s in shots)
+    return turns + chat.format_prompt(question)
+
+
+@torch.no_grad()
+def generate_from_prompts(model, tokenizer, prompts: list[str], max_new_tokens: int = 24,
+                          batch_size: int = 32) -> list[str]:
+    """Greedy answers to ready-made prompt strings (left-padded batches, stop at ``<|end|>``)."""
+    old_side, answers = tokenizer.padding_side, []
+    tokenizer.padding_side = "left"
+    model.eval()
+    try:
+        for i in range(0, len(prompts), batch_size):
+            enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+            out = model.generate(**enc.to(model.device), max_new_tokens=max_new_tokens, do_sample=False,
+                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+            answers += [chat.strip_completion(t) for t in
+                        tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
+    finally:
+        tokenizer.padding_side = old_side
+    return answers
+
+
+def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dict[str, Any]:
+    """The base model prompted with ``k`` solved training examples (same relation, other crops)
+    before each held-out question, graded by the course's judges: the baseline that needs no training."""
+    from course_utils import data, judges
+
+    rows = data.load_rows("instructions", "test", chat_format=False)[:n]
+    by_relation: dict[str, list[dict[str, str]]] = {}
+    for r in data.load_rows("instructions", "train", chat_format=False):
+        by_relation.setdefault(r["relation"], []).append({"question": r["prompt"], "answer": r["completion"]})
+    # shots of the same kind of question (another crop): prompting at its best
+    prompts = [few_shot_prompt(by_relation[r["relation"]][:k], judges.question_of(r)) for r in rows]
+    return judges.evaluate_answers(rows, generate_from_prompts(model, tokenizer, prompts))
+
+
 # --------------------------------------------------------------------------- forgetting
 def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torch.Tensor:
     """The first ``n_blocks`` packed blocks of the general corpus' validation split."""
@@ -306,16 +346,19 @@ def build_sft_model(base_model, tokenizer, profile=None, eval_dataset=None, eval
                      eval_steps=eval_steps, **r)
 
 
-def stats_of(run: SFTRun, model, tokenizer, profile=None) -> dict[str, Any]:
-    """The figures stored next to the cached model: training time, measured memory, accuracy, perplexity."""
+def stats_of(run: SFTRun, model, tokenizer, profile=None, evaluation: dict | None = None,
+             memory_mb: dict | None = None) -> dict[str, Any]:
+    """The figures stored next to the cached model: training time, measured memory, accuracy,
+    perplexity (``evaluation`` / ``memory_mb`` reuse figures already measured)."""
     from course_utils import profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     cfg = profile.lesson("03")
     r = run.settings
     rows = [dict(x) for x in sft_dataset("train", n=r["batch_size"])]
-    mem = measure_memory(model, tokenizer, rows, r["seq_len"])
-    ev = evaluate(model, tokenizer, getattr(cfg, "n_eval", None), getattr(cfg, "n_ppl_blocks", 64))
+    mem = memory_mb or measure_memory(model, tokenizer, rows, r["seq_len"])
+    ev = evaluation or evaluate(model, tokenizer, getattr(cfg, "n_eval", None), getattr(cfg, "n_ppl_blocks", 64))
+    ev = {k: ev[k] for k in ("task_accuracy", "judge_score", "format_rate", "n_eval", "general_perplexity")}
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"train_seconds": run.train_seconds, "recipe": {k: r[k] for k in RECIPE_KEYS},
             "memory": mem, "peak_memory_mb": mem["total_mb"], "trainable_params": trainable,

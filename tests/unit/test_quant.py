@@ -60,3 +60,44 @@ def test_bad_input_is_clear():
         quant.bnb_nf4(torch.randn(8, 48))
     with pytest.raises(ValueError, match="blocksize you quantized"):
         quant.dequantize_nf4(torch.zeros(128, dtype=torch.uint8), torch.ones(3), (128,), 64)
+
+
+def test_4bit_model_trains_like_its_dequantized_copy(tmp_path):
+    """QLoRA on CPU: after an eval-mode forward (which bitsandbytes 0.50 would otherwise repack for
+    an inference-only kernel), adapter gradients equal those of an fp32 model holding the
+    dequantized weights."""
+    import warnings
+
+    import bitsandbytes as bnb
+    import bitsandbytes.functional as bnbf
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32)
+    fp32 = LlamaForCausalLM(cfg)
+    fp32.save_pretrained(tmp_path)
+    q = quant.load_4bit(str(tmp_path))
+    assert q.get_memory_footprint() < 0.6 * fp32.get_memory_footprint()
+    for name, module in q.named_modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            fp32.get_submodule(name).weight.data.copy_(bnbf.dequantize_4bit(module.weight.data, module.weight.quant_state))
+    x = torch.randint(0, 128, (2, 12))
+    with torch.no_grad():
+        assert (q.eval()(x).logits - fp32.eval()(x).logits).abs().max() < 1e-4
+    lcfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
+    q = prepare_model_for_kbit_training(q, use_gradient_checkpointing=False)
+    torch.manual_seed(1)
+    pq = get_peft_model(q, lcfg)
+    torch.manual_seed(1)
+    pm = get_peft_model(fp32, lcfg)
+    pq(input_ids=x, labels=x).loss.backward()
+    pm(input_ids=x, labels=x).loss.backward()
+    ref = dict(pm.named_parameters())
+    trained = [(n, p) for n, p in pq.named_parameters() if p.requires_grad]
+    assert len(trained) == 12
+    for n, p in trained:
+        assert p.grad is not None, f"{n} got no gradient through the 4-bit layers"
+        assert (p.grad - ref[n].grad).abs().max() < 1e-4
