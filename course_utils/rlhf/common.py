@@ -18,6 +18,16 @@ def trainer_args() -> dict:
                 save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0)
 
 
+def quiet(trainer):
+    """Stop a ``transformers.Trainer`` from printing every log line (the logs stay in
+    ``trainer.state.log_history``); returns the trainer."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    return trainer
+
+
 # ----------------------------------------------------------------------------- masked statistics
 def _check_mask(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     if x.shape != mask.shape:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from course_utils.rlhf.common import completion_logps, trainer_args
+from course_utils.rlhf.common import completion_logps, quiet, trainer_args
 
 
 def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
@@ -48,20 +48,20 @@ def pair_logps(model, tokenizer, rows: Sequence[dict[str, Any]], batch_size: int
 
 
 def preference_eval(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: float = 0.1) -> dict[str, Any]:
-    """Held-out preference accuracy by implicit reward, overall and per defect kind, with the
-    mean reward margin and the DPO loss. With ``policy`` = ``ref`` every margin is 0, so the
-    accuracy of the starting model is measured by log-likelihood instead (``logp_accuracy``)."""
+    """Held-out preference accuracy by implicit reward (a tie counts half, so the reference
+    itself scores exactly 0.5), overall and per defect kind, with the mean reward margin and the
+    DPO loss. ``logp_accuracy``: how often the policy's own log-likelihood ranks chosen first."""
     if not rows:
         raise ValueError("preference_eval needs at least one preference pair")
     pc, pr = pair_logps(policy, tokenizer, rows)
     rc, rr = pair_logps(ref, tokenizer, rows)
     out = dpo_loss(pc, pr, rc, rr, beta)
-    right = (out["margins"] > 0).float()
+    right = (out["margins"] > 0).float() + 0.5 * (out["margins"] == 0).float()
     per_defect = {}
     for d in sorted({r.get("defect", "all") for r in rows}):
         idx = [i for i, r in enumerate(rows) if r.get("defect", "all") == d]
         per_defect[d] = float(right[idx].mean())
-    return {"accuracy": float(out["accuracy"]), "per_defect": per_defect, "margin": float(out["margins"].mean()),
+    return {"accuracy": float(right.mean()), "per_defect": per_defect, "margin": float(out["margins"].mean()),
             "chosen_reward": float(out["chosen_rewards"].mean()), "rejected_reward": float(out["rejected_rewards"].mean()),
             "loss": float(out["loss"]), "logp_accuracy": float((pc > pr).float().mean()), "n": len(rows)}
 
@@ -92,7 +92,8 @@ def train_dpo(model, ref_model, tokenizer, train_dataset, *, steps: int, batch_s
                       learning_rate=learning_rate, beta=beta, max_length=max_length, seed=seed,
                       logging_steps=logging_steps)
     keep = train_dataset.select_columns(["prompt", "chosen", "rejected"])
-    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=keep, processing_class=tokenizer)
+    trainer = quiet(DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=keep,
+                               processing_class=tokenizer))
     trainer.train()
     model.eval()
     return model, trainer

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils import paths
-from course_utils.rlhf.common import pad, trainer_args
+from course_utils.rlhf.common import pad, quiet, trainer_args
 
 DEFECTS = ("wrong", "unsafe", "rude", "rambling")
 
@@ -130,7 +130,7 @@ def train_reward_model(causal_lm, tokenizer, train_dataset, *, steps: int, batch
     args = reward_config(out, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                          max_length=max_length, seed=seed, logging_steps=logging_steps)
     keep = train_dataset.select_columns(["prompt", "chosen", "rejected"])
-    trainer = RewardTrainer(model=rm, args=args, train_dataset=keep, processing_class=tokenizer)
+    trainer = quiet(RewardTrainer(model=rm, args=args, train_dataset=keep, processing_class=tokenizer))
     trainer.train()
     rm.eval()
     return rm, trainer
@@ -222,3 +222,14 @@ def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = F
     except OSError:  # another process finished first: theirs is as good as ours
         shutil.rmtree(tmp, ignore_errors=True)
     return rm.eval(), tokenizer, {**info, "path": str(path), "trained_now": True}
+
+
+def as_reward_func(rm, tokenizer):
+    """The reward model as a reward function for trl's ``GRPOTrainer`` / ``RLOOTrainer``
+    (``f(prompts, completions, **kwargs) -> list[float]``), scoring exactly as :func:`score`
+    does: the end token appended, as in training (trl decodes completions without it)."""
+
+    def reward_model_score(prompts, completions, **kwargs) -> list[float]:
+        return score(rm, tokenizer, list(prompts), list(completions)).tolist()
+
+    return reward_model_score

@@ -63,6 +63,7 @@ def test_preference_eval_of_the_reference_itself_has_zero_margins():
     ref = toy.toy_policy(tok)
     ev = dpo.preference_eval(ref, ref, tok, _rows())
     assert ev["margin"] == 0.0 and math.isclose(ev["loss"], math.log(2), rel_tol=1e-6)
+    assert ev["accuracy"] == 0.5  # every pair a tie: a coin flip
     assert set(ev["per_defect"]) == {"wrong", "rude"}
 
 
