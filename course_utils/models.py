@@ -14,6 +14,7 @@ figures; ``--rebuild`` deletes the cached folder of the current recipe and build
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -26,9 +27,9 @@ import torch
 from course_utils import chat, data, paths
 from course_utils.pretrain import PretrainConfig
 
-#: The recipe of the tiny base model (about 2.1M parameters, 400 steps x 16 x 128 tokens).
+#: The recipe of the tiny base model (about 2.1M parameters; 300 steps x 16 x 128 = 614k tokens).
 BASE_RECIPE = PretrainConfig(vocab_size=2048, n_layer=4, d_model=192, n_head=4, d_ff=512, context=128,
-                             steps=400, batch_size=16, lr=2e-3, warmup=30, weight_decay=0.1, seed=0)
+                             steps=300, batch_size=16, lr=2e-3, warmup=30, weight_decay=0.1, seed=0)
 #: Files a complete cached model folder must have.
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "build.json")
 def pretrain_log(msg: str) -> None:
@@ -91,6 +92,23 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
     return target
 
 
+@contextlib.contextmanager
+def _build_lock(folder: Path):
+    """Let one process build while others wait (several notebooks may start at once)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as f:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock; the atomic rename still keeps the cache sound
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def build_figures(folder: Path | None = None) -> dict:
     """The figures stored when the cached model was built (params, tokens, seconds, perplexity)."""
     folder = folder or base_model_dir()
@@ -147,9 +165,11 @@ def load_base_model(profile=None, device: str | None = None, log=pretrain_log):
         return _load_hub(profile.base_model, profile.dtype, device)
     folder = base_model_dir()
     if not folder.exists():
-        if log:
-            log(f"building the course's base model into {folder} (once; about 2-3 minutes on a CPU)")
-        build_base_model(log=log)
+        with _build_lock(folder):
+            if not folder.exists():  # another process may have built it while we waited
+                if log:
+                    log(f"building the course's base model into {folder} (once; about 2-3 minutes on a CPU)")
+                build_base_model(log=log)
     return _load_cached(folder, device)
 
 
@@ -167,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder)
     built = not folder.exists()
     if built:
-        build_base_model()
+        with _build_lock(folder):
+            if not folder.exists():
+                build_base_model()
     t0 = time.perf_counter()
     model, tok = load_base_model("tiny", device="cpu")
     load_s = time.perf_counter() - t0
