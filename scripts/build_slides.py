@@ -458,7 +458,10 @@ def write_pdfs(out: Path, decks: list[dict[str, Any]], chromium: str) -> None:
         for d in decks:
             url = (out / d["html"]).resolve().as_uri() + "?print-pdf"
             page.goto(url, wait_until="load")
-            page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=30_000)
+            # reveal.js lays the print view out after it is ready: wait for one page per slide.
+            page.wait_for_function(f"document.querySelectorAll('.pdf-page').length === {d['slides']}",
+                                   timeout=60_000)
+            page.evaluate("document.fonts.ready")
             page.pdf(path=str(out / f"{d['deck']}.pdf"), prefer_css_page_size=True, print_background=True)
         browser.close()
 
