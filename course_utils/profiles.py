@@ -27,7 +27,16 @@ MODELS = {
 #: steps / batch_size / seq_len / n_eval where they apply.
 LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "00": {"tiny": {"batch_size": 8, "seq_len": 128}, "hub": {"batch_size": 8, "seq_len": 512}},
-    "01": {"tiny": {}, "hub": {}},
+    "01": {  # pretraining: the same recipe as the base model, a shorter run (models.BASE_RECIPE is the full one)
+        "tiny": {"n_raw_docs": 400, "tokenizer_docs": 3000, "vocab_sizes": [300, 700, 2048],
+                 "train_docs": 6000, "vocab_size": 2048, "n_layer": 4, "d_model": 128, "n_head": 4,
+                 "d_ff": 384, "seq_len": 128, "steps": 150, "batch_size": 16, "lr": 2e-3, "eval_every": 25,
+                 "n_eval_blocks": 48, "scaling_widths": [32, 64, 128], "scaling_steps": 60},
+        "hub": {"n_raw_docs": 2000, "tokenizer_docs": 13000, "vocab_sizes": [500, 2048, 8192],
+                "train_docs": 13439, "vocab_size": 2048, "n_layer": 8, "d_model": 384, "n_head": 6,
+                "d_ff": 1024, "seq_len": 256, "steps": 2000, "batch_size": 64, "lr": 1e-3, "eval_every": 200,
+                "n_eval_blocks": 128, "scaling_widths": [64, 128, 256, 384], "scaling_steps": 500},
+    },
     "02": {"tiny": {}, "hub": {}},
     "03": {  # full fine-tuning: the SFT recipe (also sft.load_sft_model's), shorter sweeps, rehearsal
         "tiny": {"steps": 300, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64, "warmup_ratio": 0.05,
