@@ -144,7 +144,7 @@ def _pending(ctx: Context, deck: Deck, what: str, lesson: str) -> str:
 
 # --------------------------------------------------------------------------- figures and results
 
-FIGURE = re.compile(r"!\[([^\]]*)\]\(figure:([A-Za-z0-9_\-]+)\)")
+FIGURE = re.compile(r"!\[([^\]]*)\]\(figure:([A-Za-z0-9_\-*]+)\)")
 VALUE = re.compile(r"\{\{\s*([a-z0-9_]+)\.([A-Za-z0-9_.]+?)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 RESULTS_BLOCK = re.compile(r"^```results[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
@@ -168,6 +168,9 @@ def figure_budget(text: str) -> int:
 
 
 def figure_html(ctx: Context, deck: Deck, caption: str, name: str, max_height: int = 520) -> str:
+    if "*" in name:  # a pattern such as 01_*loss*: the first matching figure, by name
+        found = sorted(ctx.figures.glob(f"{name}.png")) if ctx.figures.exists() else []
+        name = found[0].stem if found else name
     src = ctx.figures / f"{name}.png"
     if not src.exists():
         if ctx.notebook_present(name[:2]) is None:
