@@ -194,3 +194,18 @@ def test_real_deck_is_a_lecture_with_notes_and_known_references(path):
     for m in re.finditer(r"^record:\s*(\S+)", text, re.M):
         assert m.group(1) in {f"{x.number}_{x.slug}" for x in LESSONS}, f"{path.name}: unknown record {m.group(1)}"
     assert "$$" in text or path.stem.startswith("00"), f"{path.name}: a lesson deck shows its key equation"
+
+
+def test_figure_pattern_picks_the_notebooks_figure_or_fails_listing_what_exists(site):
+    ctx, path = site
+    deck = bs.parse_deck(path)
+    html = bs.figure_html(ctx, deck, "cap", "04_*sweep*")
+    assert 'src="figures/04_rank_sweep.png"' in html
+    with pytest.raises(bs.BuildError, match=r"04_\*curve\*\.png does not exist.*figures there: 04_rank_sweep"):
+        bs.figure_html(ctx, deck, "cap", "04_*curve*")
+
+
+def test_figure_budget_shrinks_figures_on_busy_slides():
+    alone = bs.figure_budget("## Title\n\n![c](figure:04_x)\n")
+    busy = bs.figure_budget("## Title\n\n- one\n- two\n- three\n\n![c](figure:04_x)\n")
+    assert alone == 520 and 220 <= busy < alone
