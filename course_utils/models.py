@@ -27,9 +27,9 @@ import torch
 from course_utils import chat, data, paths
 from course_utils.pretrain import PretrainConfig
 
-#: The recipe of the tiny base model (about 2.1M parameters; 300 steps x 16 x 128 = 614k tokens).
+#: The recipe of the tiny base model (about 2.1M parameters; 400 steps x 16 x 128 = 819k tokens).
 BASE_RECIPE = PretrainConfig(vocab_size=2048, n_layer=4, d_model=192, n_head=4, d_ff=512, context=128,
-                             steps=300, batch_size=16, lr=2e-3, warmup=30, weight_decay=0.1, seed=0)
+                             steps=400, batch_size=16, lr=2e-3, warmup=30, weight_decay=0.1, seed=0)
 #: Files a complete cached model folder must have.
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "build.json")
 def pretrain_log(msg: str) -> None:
