@@ -171,6 +171,11 @@ FILLERS: tuple[str, ...] = (
     "It is a very good question, a very very good question.",
     "I have thought about this a lot, a whole lot, really a lot.",
 )
+#: Greetings and sign-offs wrapped around *train/validation* questions only (never test), so a
+#: small model learns to find the crop and the cue word anywhere in a question.
+PREFIXES: tuple[str, ...] = ("Hello!", "Hi there.", "Good morning.", "Quick question:", "Please help.",
+                             "Excuse me.", "Dear advisor,", "One more thing:")
+SUFFIXES: tuple[str, ...] = ("Thanks!", "Thank you.", "Many thanks.", "Please answer briefly.")
 RUN_ON = (", and you know, and so on and so on, because that is how it is and that is how it "
           "always is and always will be, you know")
 
@@ -247,22 +252,41 @@ def _question(template: str, crop: str) -> str:
     return q[0].upper() + q[1:]
 
 
-def _qa(fact: dict[str, Any], template: str, template_id: str) -> dict[str, Any]:
-    return {"prompt": _question(template, fact["crop"]), "completion": fact["answer"],
+def wrap(rng: random.Random, question: str) -> str:
+    """The question with a random greeting before it, a sign-off after it, or both."""
+    kind = rng.choice(("prefix", "suffix", "both"))
+    if kind in ("prefix", "both"):
+        prefix = rng.choice(PREFIXES)
+        first = question.split(" ", 1)[0]
+        if prefix[-1] in ",:" and first != "I":
+            question = question[0].lower() + question[1:]
+        question = f"{prefix} {question}"
+    if kind in ("suffix", "both"):
+        question = f"{question} {rng.choice(SUFFIXES)}"
+    return question
+
+
+def _qa(fact: dict[str, Any], template: str, template_id: str, rng: random.Random | None = None) -> dict[str, Any]:
+    question = _question(template, fact["crop"])
+    return {"prompt": wrap(rng, question) if rng else question, "completion": fact["answer"],
             "crop": fact["crop"], "relation": fact["relation"], "value": fact["value"],
-            "template": template_id}
+            "template": template_id, "wrapped": rng is not None}
 
 
 def instructions(rng: random.Random, facts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Train/validation: the train phrasings (one held out per fact for validation, so train
-    covers every fact); test: two of the three held-out test phrasings per fact."""
+    """Train: for every fact, 7 of its 8 train phrasings, each plain and once wrapped in a
+    greeting/sign-off (so train covers every fact); validation: the 8th train phrasing, plain
+    or wrapped; test: two of the three held-out test phrasings per fact, plain."""
     train, validation, test = [], [], []
     for fact in facts:
         rel = RELATION_BY_NAME[fact["relation"]]
         ids = list(range(len(rel.train_templates)))
         rng.shuffle(ids)
-        validation.append(_qa(fact, rel.train_templates[ids[0]], f"{rel.name}/train/{ids[0]}"))
-        train += [_qa(fact, rel.train_templates[i], f"{rel.name}/train/{i}") for i in ids[1:]]
+        validation.append(_qa(fact, rel.train_templates[ids[0]], f"{rel.name}/train/{ids[0]}",
+                              rng if rng.random() < 0.5 else None))
+        for i in ids[1:]:
+            train.append(_qa(fact, rel.train_templates[i], f"{rel.name}/train/{i}"))
+            train.append(_qa(fact, rel.train_templates[i], f"{rel.name}/train/{i}", rng))
         for i in sorted(rng.sample(range(len(rel.test_templates)), 2)):
             test.append(_qa(fact, rel.test_templates[i], f"{rel.name}/test/{i}"))
     for split in (train, validation, test):
@@ -274,7 +298,7 @@ def _pair(rng: random.Random, qa: dict[str, Any], defect: str) -> dict[str, Any]
     return {"prompt": qa["prompt"], "chosen": qa["completion"],
             "rejected": rejected_answer(rng, qa["crop"], qa["relation"], qa["value"], defect),
             "defect": defect, "crop": qa["crop"], "relation": qa["relation"], "value": qa["value"],
-            "template": qa["template"]}
+            "template": qa["template"], "wrapped": qa["wrapped"]}
 
 
 def preferences(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -299,7 +323,7 @@ def rl_prompts(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dic
             key = (qa["crop"], qa["relation"])
             if seen.get(key, 0) < per_fact:
                 seen[key] = seen.get(key, 0) + 1
-                rows.append({k: qa[k] for k in ("prompt", "crop", "relation", "value", "template")}
+                rows.append({k: qa[k] for k in ("prompt", "crop", "relation", "value", "template", "wrapped")}
                             | {"answer": qa["completion"]})
         rng.shuffle(rows)
         out[split] = rows

@@ -34,8 +34,8 @@ def test_sizes(built):
     n_facts = len(agri.CROPS) * len(agri.RELATIONS)
     assert len(built["knowledge"]) == n_facts == 240
     sizes = {k: len(v) for k, v in built["instructions"].items()}
-    assert sizes == {"train": 1680, "validation": 240, "test": 480}
-    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 1920, "test": 480}
+    assert sizes == {"train": 3360, "validation": 240, "test": 480}
+    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 3600, "test": 480}
     assert {k: len(v) for k, v in built["rl_prompts"].items()} == {"train": 480, "test": 240}
 
 
@@ -63,8 +63,12 @@ def test_train_covers_every_fact_and_test_uses_only_unseen_phrasings(built):
     train_templates = {r["template"] for r in inst["train"] + inst["validation"]}
     assert all("/train/" in t for t in train_templates)
     for r in inst["test"]:
-        assert "/test/" in r["template"] and r["prompt"] not in train_q
+        assert "/test/" in r["template"] and r["prompt"] not in train_q and not r["wrapped"]
         assert r["crop"] in r["prompt"]
+        assert not any(r["prompt"].startswith(p) or r["prompt"].endswith(s)
+                       for p, s in zip(agri.PREFIXES, agri.SUFFIXES * 2))
+    # train: every (fact, phrasing) once plain and once wrapped in a greeting / sign-off
+    assert Counter(r["wrapped"] for r in inst["train"]) == {True: 1680, False: 1680}
     # validation: train phrasings, but (fact, phrasing) pairs never seen in train
     assert not {r["prompt"] for r in inst["validation"]} & train_q
     for split in inst.values():
