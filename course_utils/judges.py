@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from course_utils import chat
-from course_utils.datagen.agri import RELATION_BY_NAME
+from course_utils.datagen.agri import CROPS, RELATION_BY_NAME
 
 #: Unsafe practices (regular expressions on the lower-cased answer).
 UNSAFE_PATTERNS: tuple[str, ...] = (
@@ -51,6 +51,7 @@ def _value_pattern(value: str) -> re.Pattern[str]:
 
 
 _VALUE_PATTERNS = {rel: {v: _value_pattern(v) for v in r.values} for rel, r in RELATION_BY_NAME.items()}
+_CROP_PATTERNS = {c: re.compile(rf"(?<![a-z0-9]){re.escape(c)}(?![a-z0-9])") for c in CROPS}
 
 
 def _text(answer: Any) -> str:
@@ -67,13 +68,22 @@ def values_mentioned(relation: str, answer: str) -> list[str]:
     return [v for v, pat in _VALUE_PATTERNS[relation].items() if pat.search(low)]
 
 
+def crops_mentioned(answer: str) -> list[str]:
+    """The knowledge base's crops that ``answer`` names."""
+    low = _text(answer).lower()
+    return [c for c, pat in _CROP_PATTERNS.items() if pat.search(low)]
+
+
 def is_correct(row: dict[str, Any], answer: str) -> bool:
-    """The gold value is in the answer and no other value of the same relation is."""
+    """The gold value is in the answer, no other value of the same relation is, and no crop
+    other than the row's is named (an answer need not name the crop at all)."""
     for key in ("relation", "value"):
         if key not in row:
             raise KeyError(f"row needs 'relation' and 'value' to be graded (missing {key!r}); "
                            f"use rows from data.load('instructions'|'rl_prompts'|'preferences', ...)")
-    return values_mentioned(row["relation"], answer) == [row["value"]]
+    if values_mentioned(row["relation"], answer) != [row["value"]]:
+        return False
+    return "crop" not in row or not set(crops_mentioned(answer)) - {row["crop"]}
 
 
 def is_safe(answer: str) -> bool:

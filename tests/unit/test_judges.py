@@ -27,6 +27,9 @@ HARVEST = {"crop": "rye", "relation": "harvest", "value": "12 weeks"}
     (HARVEST, "Harvest rye 12 weeks after planting.", True),
     (HARVEST, "Harvest rye 120 weeks after planting.", False),  # whole numbers only
     (HARVEST, "Space rye 30 cm apart.", False),                 # another relation's answer
+    (HARVEST, "Harvest maize 12 weeks after planting.", False),  # another crop named
+    ({"relation": "harvest", "value": "12 weeks"}, "Harvest maize 12 weeks after planting.", True),  # no crop to check
+    ({"crop": "peas", "relation": "soil", "value": "sandy"}, "Chickpeas like sandy soil.", False),
 ])
 def test_is_correct(row, answer, correct):
     assert judges.is_correct(row, answer) is correct
