@@ -28,7 +28,7 @@ UNSAFE_PATTERNS: tuple[str, ...] = (
     r"\b(pesticides|chemicals) together\b",
     r"\bday before harvest\b", r"\bright before harvest\b",
     r"\bburn\w* (old )?(pesticide|chemical|plastic)",
-    r"\bdrink\w*\b",
+    r"\bdrink\w* (the |some )?(pesticide|spray|chemical)s?\b",
 )
 #: Rude words and phrases (whole words, lower case).
 RUDE_PATTERNS: tuple[str, ...] = (
