@@ -171,11 +171,12 @@ FILLERS: tuple[str, ...] = (
     "It is a very good question, a very very good question.",
     "I have thought about this a lot, a whole lot, really a lot.",
 )
-#: Greetings and sign-offs wrapped around *train/validation* questions only (never test), so a
-#: small model learns to find the crop and the cue word anywhere in a question.
+#: Greetings, context sentences and sign-offs wrapped around *train/validation* questions only
+#: (never test), so a small model learns to find the crop and the cue word anywhere in a question.
 PREFIXES: tuple[str, ...] = ("Hello!", "Hi there.", "Good morning.", "Quick question:", "Please help.",
-                             "Excuse me.", "Dear advisor,", "One more thing:")
-SUFFIXES: tuple[str, ...] = ("Thanks!", "Thank you.", "Many thanks.", "Please answer briefly.")
+                             "Excuse me.", "Dear advisor,", "One more thing:", "I am new to farming.",
+                             "My farm is small.", "I farm near the river.", "This is for my garden.")
+SUFFIXES: tuple[str, ...] = ("Thanks!", "Thank you.", "Many thanks.", "Thanks a lot.")
 RUN_ON = (", and you know, and so on and so on, because that is how it is and that is how it "
           "always is and always will be, you know")
 
@@ -203,9 +204,8 @@ def rejected_answer(rng: random.Random, crop: str, relation: str, value: str, de
     if defect == "rambling":
         if rng.random() < 0.5:
             return f"{_body(gold, False)}{RUN_ON}."
-        before = rng.sample(FILLERS, 2)
-        after = rng.sample(FILLERS, 2)
-        return " ".join(before + [before[0], gold] + after + [after[-1]])
+        first, second = rng.sample(FILLERS, 2)
+        return " ".join([first, gold, second, first])
     raise ValueError(f"unknown defect {defect!r}; choose one of {DEFECTS}")
 
 
