@@ -70,6 +70,7 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
     target = base_model_dir(recipe)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-building-", dir=target.parent))
+    cpu0 = time.process_time()
     try:
         train = [r["text"] for r in data.load_rows("general", "train")]
         val = [r["text"] for r in data.load_rows("general", "validation")]
@@ -78,7 +79,8 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
         out["tokenizer"].save_pretrained(tmp)
         hist = out["history"]
         figures = {"params": pretrain.n_params(out["model"]), "corpus_tokens": out["train_tokens"],
-                   "build_seconds": round(out["seconds"], 1), "val_perplexity": round(out["val_perplexity"], 3),
+                   "build_seconds": round(out["seconds"], 1), "build_cpu_seconds": round(time.process_time() - cpu0, 1),
+                   "torch_threads": torch.get_num_threads(), "val_perplexity": round(out["val_perplexity"], 3),
                    "tokens_per_second": round(hist["tokens_per_second"], 1), "tokens_seen": hist["tokens_seen"],
                    "val_loss_start": hist["val_loss"][0], "val_loss_end": hist["val_loss"][-1]}
         (tmp / "build.json").write_text(json.dumps({"recipe": recipe.to_dict(), "figures": figures}, indent=2) + "\n")
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if not current:
         results.record("base_model", {k: fig[k] for k in ("params", "corpus_tokens", "build_seconds", "val_perplexity")},
                        tokens_per_second=fig["tokens_per_second"], tokens_seen=fig["tokens_seen"],
+                       build_cpu_seconds=fig.get("build_cpu_seconds"), torch_threads=fig.get("torch_threads"),
                        cache_folder=folder.name)
     return 0
 
