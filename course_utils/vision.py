@@ -239,7 +239,7 @@ def plot_filters(model: SmallCNN, max_filters: int = 16):
     for ax, f in zip(axes.flat, w):
         ax.imshow(f, cmap="RdBu_r", vmin=-lim, vmax=lim)
     for ax in axes.flat:
-        ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+        ax.axis("off")
     fig.suptitle("first-layer filters (3x3)")
     return fig
 
