@@ -30,7 +30,7 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "01": {  # pretraining: the same recipe as the base model, a shorter run (models.BASE_RECIPE is the full one)
         "tiny": {"n_raw_docs": 400, "tokenizer_docs": 3000, "vocab_sizes": [300, 700, 2048],
                  "train_docs": 6000, "vocab_size": 2048, "n_layer": 4, "d_model": 128, "n_head": 4,
-                 "d_ff": 384, "seq_len": 128, "steps": 150, "batch_size": 16, "lr": 2e-3, "eval_every": 25,
+                 "d_ff": 384, "seq_len": 128, "steps": 250, "batch_size": 16, "lr": 2e-3, "eval_every": 25,
                  "n_eval_blocks": 48, "scaling_widths": [32, 64, 128], "scaling_steps": 60},
         "hub": {"n_raw_docs": 2000, "tokenizer_docs": 13000, "vocab_sizes": [500, 2048, 8192],
                 "train_docs": 13439, "vocab_size": 2048, "n_layer": 8, "d_model": 384, "n_head": 6,
