@@ -124,3 +124,16 @@ def test_hub_profile_uses_safe_loading(monkeypatch):
     assert kwargs["trust_remote_code"] is False and kwargs["use_safetensors"] is True
     assert kwargs["dtype"] is torch.bfloat16 and calls["device"] == "cuda"
     assert tok.pad_token == "</s>" and tok.chat_template  # pad falls back to eos; chat format set
+
+
+def test_busy_cpu_builds_with_one_thread(monkeypatch):
+    import os
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "getloadavg", lambda: (100.0, 100.0, 100.0))
+    with models._threads_for_a_busy_cpu():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    with models._threads_for_a_busy_cpu():
+        assert torch.get_num_threads() == before
