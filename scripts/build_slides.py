@@ -159,6 +159,10 @@ def figure_budget(text: str) -> int:
         rows = len(re.findall(r"^\s*-\s*\[", block, re.M))
         used += 36 * (rows + 2)
     rest = RESULTS_BLOCK.sub("", text)
+    for block in DISPLAY_MATH.findall(rest):  # a formula renders on one line however long its TeX
+        lines = [x for x in block.strip().splitlines() if x.strip()]
+        used += 75 + 50 * (len(lines) - 1)
+    rest = DISPLAY_MATH.sub("", rest)
     for line in rest.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or FIGURE.search(line) or line.startswith("<!--"):
