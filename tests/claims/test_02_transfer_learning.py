@@ -1,24 +1,26 @@
 """Lesson 02's claims, read from build/results/02_transfer_learning.json (run the notebook first).
 
-Thresholds come from measured runs (tiny profile, CPU), with margin:
-CNN at 1 label per class: scratch ~0.26, frozen ~0.50, fine-tune ~0.49 (3 draws averaged);
-text at 4 labels per class on the unseen-words test split: scratch ~0.13, frozen ~0.52,
-fine-tuned ~0.60. The lesson claims at least 15 accuracy points for transfer over scratch.
+Measured (tiny profile, 2-core CPU; the CNN part runs seeded on one thread, so it repeats):
+CNN at 1 label per class, mean of 5 draws: scratch 0.30, frozen 0.49 (+0.19), fine-tune 0.51
+(+0.21); with 3 or 6 draws in earlier runs the leads were +0.17 to +0.20. Text at 4 labels per
+class on the unseen-words test split: scratch 0.12, frozen 0.52, fine-tuned 0.61; the nearest
+train cue of a test cue has the right intent 69% of the time with the pretrained encoder, 22% with
+the scratch one. The lesson's claim: transfer beats scratch by at least 15 points at few labels.
 """
 from __future__ import annotations
 
 from course_utils.results import metric
 
 LESSON = "02_transfer_learning"
-MARGIN = 0.15  # the lesson's claim: transfer beats scratch by at least 15 points at few labels
+CLAIM = 0.15  # transfer beats scratch by at least 15 points at few labels
 
 
 def test_cnn_transfer_beats_scratch_at_few_labels():
     scratch = metric(LESSON, "cnn.scratch_accuracy")
     assert metric(LESSON, "cnn.labels_per_class") <= 2
-    for m in ("frozen", "finetune"):
-        acc = metric(LESSON, f"cnn.{m}_accuracy")
-        assert acc - scratch >= MARGIN, f"CNN {m} {acc:.3f} vs scratch {scratch:.3f}"
+    finetune, frozen = metric(LESSON, "cnn.finetune_accuracy"), metric(LESSON, "cnn.frozen_accuracy")
+    assert finetune - scratch >= CLAIM, f"CNN fine-tune {finetune:.3f} vs scratch {scratch:.3f}"
+    assert frozen - scratch >= CLAIM, f"CNN frozen {frozen:.3f} vs scratch {scratch:.3f}"
 
 
 def test_cnn_gap_closes_with_more_labels():
@@ -34,7 +36,7 @@ def test_text_transfer_beats_scratch_on_unseen_words():
     assert scratch < 0.3, f"scratch should be near chance (0.125) on unseen words, got {scratch:.3f}"
     for m in ("frozen", "finetune"):
         acc = metric(LESSON, f"text.{m}_accuracy")
-        assert acc - scratch >= MARGIN, f"text {m} {acc:.3f} vs scratch {scratch:.3f}"
+        assert acc - scratch >= CLAIM, f"text {m} {acc:.3f} vs scratch {scratch:.3f}"
     assert metric(LESSON, "text.frozen_accuracy") > 0.4
 
 
