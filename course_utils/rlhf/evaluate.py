@@ -62,6 +62,8 @@ def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: ppo.PPOConfig,
     reward model; reference: ``start`` itself, frozen). Returns ``(policy, trainer, seconds)``."""
     torch.manual_seed(config.seed)
     policy = copy.deepcopy(start)
+    for p in policy.parameters():
+        p.requires_grad_(True)
     trainer = ppo.PPOTrainer(policy, start, ppo.value_model_from(rm), ppo.reward_model_fn(rm, tokenizer.pad_token_id),
                              tokenizer, prompts, config)
     t0 = time.time()

@@ -223,8 +223,7 @@ class PPOTrainer:
         self.prompt_ids = [tokenizer(p)["input_ids"] for p in prompts]
         for m in (policy, ref_policy, value_model):
             m.eval()  # no dropout anywhere: log-probs of the rollout and of the update must agree
-        for p in ref_policy.parameters():
-            p.requires_grad_(False)
+        # the reference is only ever run under torch.no_grad(); its weights are left untouched
         params = [p for m in (policy, value_model) for p in m.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=self.config.learning_rate, eps=1e-5)
         self.generator = torch.Generator().manual_seed(self.config.seed)

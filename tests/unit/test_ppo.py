@@ -183,3 +183,19 @@ def test_ppo_learns_to_say_the_rewarded_word():
     assert all(0.0 <= h["clipfrac"] <= 1.0 and h["entropy"] > 0 for h in hist)
     for p_ref, p0 in zip(ref.parameters(), toy.toy_policy(tok, seed=0).parameters()):
         assert torch.equal(p_ref, p0)  # ... and the reference did not move
+
+
+def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
+    from course_utils.rlhf import reward
+    from course_utils.rlhf.evaluate import run_ppo
+
+    tok = toy.toy_tokenizer()
+    start = toy.toy_policy(tok, seed=0)
+    rm = reward.make_reward_model(toy.toy_policy(tok, seed=2), tok)
+    before = [p.clone() for p in start.parameters()]
+    cfg = ppo.PPOConfig(steps=1, batch_size=8, mini_batch_size=8, ppo_epochs=1, learning_rate=1e-2, max_new_tokens=4)
+    policy, trainer, seconds = run_ppo(start, tok, rm, toy.toy_prompts(8), cfg)
+    assert len(trainer.history) == 1 and seconds > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, start.parameters()))
+    assert all(p.requires_grad for p in start.parameters())  # later lessons can still train a copy
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
