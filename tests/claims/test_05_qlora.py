@@ -1,0 +1,29 @@
+"""Lesson 05's claims, read from build/results/05_qlora.json (written by the notebook).
+
+Thresholds were set from measured runs (see the lesson's closing note) with margin."""
+from course_utils.results import metric
+
+R = "05_qlora"
+
+
+def test_scratch_nf4_agrees_with_bitsandbytes():
+    assert metric(R, "nf4_scratch_vs_bnb_max_abs_diff") < 1e-6
+    assert metric(R, "nf4_codes_identical_fraction") > 0.999
+
+
+def test_nf4_footprint_at_most_half_of_fp32():
+    fp32, nf4 = metric(R, "fp32_footprint_mb"), metric(R, "nf4_footprint_mb")
+    assert nf4 <= 0.5 * fp32, f"NF4 model {nf4:.2f} MB vs fp32 {fp32:.2f} MB"
+
+
+def test_qlora_accuracy_within_5_points_of_lora():
+    q, l = metric(R, "qlora.task_accuracy"), metric(R, "lora.task_accuracy")
+    assert q >= l - 0.05, f"QLoRA {q:.1%} vs LoRA {l:.1%}"
+
+
+def test_qlora_model_is_far_smaller_than_lora():
+    assert metric(R, "qlora.footprint_mb") <= 0.5 * metric(R, "lora.footprint_mb")
+
+
+def test_an_outlier_spoils_absmax_int8():
+    assert metric(R, "int8_outlier_relative_error") > 2 * metric(R, "int8_relative_error")
