@@ -1,0 +1,42 @@
+"""Lesson 01 claims, from build/results/01_pretraining.json (written by the notebook in the same run)."""
+from course_utils.results import metric
+
+LESSON = "01_pretraining"
+
+
+def test_validation_loss_falls_by_a_wide_margin():
+    # Measured: 7.50 -> 1.05 (nats per token) in the tiny profile's short run.
+    start, end = metric(LESSON, "val_loss_start"), metric(LESSON, "val_loss_end")
+    assert end < start - 4.0
+    assert end < 0.5 * start
+
+
+def test_perplexity_under_the_lessons_bar():
+    # The lesson's run is shorter and smaller than the base model's (see models.BASE_RECIPE), so its
+    # bar is its own: measured 2.93 after 512k tokens; uniform over the vocabulary would be ~1,700.
+    assert metric(LESSON, "val_perplexity") < 4.0
+
+
+def test_full_recipe_beats_the_short_run():
+    assert metric(LESSON, "base_model_val_perplexity") < metric(LESSON, "val_perplexity")
+
+
+def test_from_scratch_objective_matches_transformers():
+    assert metric(LESSON, "loss_from_scratch_abs_diff") < 1e-4
+    assert metric(LESSON, "attention_from_scratch_abs_diff") < 1e-5
+
+
+def test_bigger_models_learn_more_from_the_same_tokens():
+    params, losses = metric(LESSON, "scaling.params"), metric(LESSON, "scaling.val_loss")
+    assert params == sorted(params) and len(params) >= 3
+    assert losses[-1] < losses[0] - 0.8  # measured 5.91 -> 4.39
+
+
+def test_dedup_removes_copies():
+    d = metric(LESSON, "dedup")
+    assert d["raw"] > d["after_cleaning"] > d["after_exact"] > d["after_near"] > 0
+
+
+def test_throughput_and_size_recorded():
+    assert metric(LESSON, "tokens_per_second") > 0
+    assert 100_000 < metric(LESSON, "params") < 10_000_000
