@@ -106,6 +106,7 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
         if target.exists():  # another process finished first: keep theirs
             shutil.rmtree(tmp)
         else:
+            tmp.chmod(0o755)  # mkdtemp makes it private; a finished model is an ordinary folder
             tmp.rename(target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
