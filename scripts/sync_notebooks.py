@@ -61,7 +61,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="fail if a notebook is not normalised")
     ap.add_argument("notebooks", nargs="*")
     args = ap.parse_args()
-    files = [Path(p) for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    files = [Path(p).resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     bad = []
     for path in files:
         text = path.read_text()

@@ -334,8 +334,67 @@ def _day(rng: random.Random) -> str:
     return " ".join(s)
 
 
+def _farm_diary(rng: random.Random) -> str:
+    """A season of growing food, in the words a farmer uses (crops, months, soils, pests,
+    treatments, spacing, watering, companions). The combinations are random, so the corpus
+    teaches the words, not the domain's (invented) facts: that is fine-tuning's job."""
+    from course_utils.datagen import agri
+
+    p = _person(rng)
+    adult, _ = rng.choice(ADULTS)
+    crop, crop2 = rng.sample(agri.CROPS, 2)
+    v = {r.name: rng.choice(r.values) for r in agri.RELATIONS}
+    pest = v["pest"]
+    s = [rng.choice([f"{p['name']} and {p['his']} {adult} grow {crop} and {crop2} on a small farm.",
+                     f"This year, {p['name']} kept a diary of the {crop} on {p['his']} {adult}'s farm.",
+                     f"{p['name']} wanted to help {p['his']} {adult} with the {crop}."])]
+    steps = [
+        rng.choice([f"In {v['planting_month']}, they plant the {crop} in {v['soil']} soil.",
+                    f"The {crop} went into the {v['soil']} soil in {v['planting_month']}."]),
+        rng.choice([f"They space the plants {v['spacing']} apart.", f"Each plant stands {v['spacing']} apart from the next."]),
+        rng.choice([f"{_cap(p['he'])} waters them {v['watering']}.", f"The {crop} get water {v['watering']}."]),
+        rng.choice([f"One day, {p['he']} finds {_a(pest)} on the leaves of the {crop2}.",
+                    f"Then a {pest} came and ate holes in the leaves."]),
+        rng.choice([f"They treat the plants with {v['treatment']}, and the pest goes away.",
+                    f"\"We can use {v['treatment']},\" said {p['his']} {adult}."]),
+        rng.choice([f"Near the {crop}, they grow {v['companion']} next to the path.",
+                    f"{_cap(v['companion'])} grows next to the {crop2}."]),
+        rng.choice([f"After {v['harvest']}, they harvest the {crop}.", f"The harvest came {v['harvest']} later."]),
+    ]
+    k = rng.randint(4, len(steps))
+    s += [steps[i] for i in sorted(rng.sample(range(len(steps)), k))]
+    s.append(rng.choice([f"{p['name']} was {rng.choice(FEELINGS_GOOD)} to see the {crop} grow.",
+                         f"They took the {crop} to the market.", f"In the end, {p['name']} knew that {rng.choice(MORALS)}."]))
+    return " ".join(s)
+
+
+def _chat(rng: random.Random) -> str:
+    """A short conversation in the course's chat format about everyday things: the model learns
+    the turn markers (``<|user|>``, ``<|assistant|>``, ``<|end|>``) in pretraining, not the domain."""
+    from course_utils import chat
+    from course_utils.datagen import agri
+
+    turns = []
+    for _ in range(rng.randint(1, 3)):
+        a = _pet(rng)
+        season = rng.choice(list(SEASONS))
+        weather, sights, jobs = SEASONS[season]
+        question, answer = rng.choice([
+            (f"What does the {a['animal']} eat?", f"The {a['animal']} eats {a['food']}."),
+            (f"Where does the {a['animal']} sleep?", f"The {a['animal']} sleeps {a['bed']}."),
+            (f"What is the weather like in {season}?", f"In {season}, the days are {rng.choice(weather)}."),
+            (f"What happens in {season}?", f"In {season}, {rng.choice(sights)}."),
+            (f"What do farmers do in {season}?", f"In {season}, farmers {rng.choice(jobs)}."),
+            (f"What sound does the {a['animal']} make?", f"The {a['animal']} {a['sound']}."),
+        ])
+        if rng.random() < 0.4:
+            question = f"{rng.choice(agri.PREFIXES)} {question}"
+        turns.append(chat.format_prompt(question) + chat.format_completion(answer))
+    return "\n".join(turns)
+
+
 SHAPES = [(_story_lost, 3), (_story_pet, 3), (_story_farm, 3), (_dialogue, 2), (_description, 2),
-          (_facts, 1), (_day, 2)]
+          (_facts, 1), (_day, 2), (_farm_diary, 3), (_chat, 2)]
 
 
 def generate(n_docs: int = N_DOCS, seed: int = SEED) -> list[str]:

@@ -49,7 +49,13 @@ def test_splits_are_disjoint_and_sized():
 
 def test_documents_look_like_sentences():
     texts = _texts("validation")
+    chats = [t for t in texts if t.startswith("<|user|>")]
+    assert 0.05 < len(chats) / len(texts) < 0.2, "some documents are chats in the course's format"
+    for t in chats:
+        assert t.endswith("<|end|>") and t.count("<|user|>") == t.count("<|assistant|>"), t
     for t in texts:
+        if t in chats:
+            continue
         assert t[0].isupper() and t.rstrip()[-1] in '.!?"', t
         assert "  " not in t and "{" not in t and "}" not in t, t
         assert not re.search(r"\b(a|an) (a|an|the)\b", t), t
