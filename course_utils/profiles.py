@@ -50,7 +50,7 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
                 "body_lr": 1e-4, "head_lr": 1e-3, "scratch_lr": 5e-4},
     },
     "03": {  # full fine-tuning: the SFT recipe (also sft.load_sft_model's), shorter sweeps, rehearsal
-        "tiny": {"steps": 300, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64, "warmup_ratio": 0.05,
+        "tiny": {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64, "warmup_ratio": 0.05,
                  "seed": 0, "n_eval": 240, "n_val": 64, "eval_steps": 50, "n_ppl_blocks": 32, "manual_steps": 15,
                  "sweep_lrs": [2e-4, 2e-3, 2e-2], "sweep_steps": 40, "overfit_rows": 48, "overfit_steps": 48,
                  "overfit_weight_decay": 0.1, "rehearsal_general": 400},
@@ -60,7 +60,7 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
                 "overfit_weight_decay": 0.1, "rehearsal_general": 800},
     },
     "04": {  # LoRA: same recipe as 03 (steps, batch), its own lr; shorter runs for the rank sweep and prompt tuning
-        "tiny": {"r": 4, "alpha": 8, "lr": 5e-3, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+        "tiny": {"r": 8, "alpha": 16, "lr": 5e-3, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                  "up_proj", "down_proj"], "n_eval": 240, "n_ppl_blocks": 32, "timing_steps": 5,
                  "sweep_ranks": [1, 4, 16], "sweep_steps": 100, "prompt_tuning_lr": 3e-2, "virtual_tokens": 8},
         "hub": {"r": 16, "alpha": 32, "lr": 2e-4, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
