@@ -88,6 +88,8 @@ def train_dpo(model, ref_model, tokenizer, train_dataset, *, steps: int, batch_s
         raise ValueError(f"the preference data set lacks column(s) {sorted(missing)}; "
                          f"use course_utils.data.load('preferences', 'train')")
     torch.manual_seed(seed)
+    for p in model.parameters():  # full fine-tuning; a copy of a model once used as a frozen reference has none
+        p.requires_grad_(True)
     args = dpo_config(tempfile.mkdtemp(prefix="course-dpo-"), steps=steps, batch_size=batch_size,
                       learning_rate=learning_rate, beta=beta, max_length=max_length, seed=seed,
                       logging_steps=logging_steps)

@@ -76,3 +76,18 @@ def test_dpo_trainer_learns_a_toy_preference():
     dpo.train_dpo(policy, ref, tok, Dataset.from_list(rows), steps=10, batch_size=8, learning_rate=3e-3, beta=0.1)
     ev = dpo.preference_eval(policy, ref, tok, rows)
     assert ev["accuracy"] == 1.0 and ev["margin"] > 0
+
+
+def test_train_dpo_trains_a_copy_of_a_model_that_served_as_a_frozen_reference():
+    import copy
+
+    from datasets import Dataset
+
+    tok = toy.toy_tokenizer()
+    ref = toy.toy_policy(tok)
+    for p in ref.parameters():
+        p.requires_grad_(False)  # what a trainer does to its reference model
+    policy = copy.deepcopy(ref)
+    before = [p.clone() for p in policy.parameters()]
+    dpo.train_dpo(policy, ref, tok, Dataset.from_list(_rows(8)), steps=3, batch_size=4, learning_rate=1e-2, beta=0.1)
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
