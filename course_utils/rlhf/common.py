@@ -28,6 +28,20 @@ def quiet(trainer):
     return trainer
 
 
+def fresh_copy(model):
+    """A trainable deep copy of a model. trl's trainers patch ``forward`` on the models they are
+    given (a closure over the original model), and ``copy.deepcopy`` would keep calling the
+    original's weights; the copy gets its class's own ``forward`` back."""
+    import copy
+
+    new = copy.deepcopy(model)
+    for m in new.modules():
+        m.__dict__.pop("forward", None)
+    for p in new.parameters():
+        p.requires_grad_(True)
+    return new
+
+
 # ----------------------------------------------------------------------------- masked statistics
 def _check_mask(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     if x.shape != mask.shape:

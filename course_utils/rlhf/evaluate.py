@@ -3,7 +3,6 @@ the judges' verdicts on greedy answers, and reward vs KL to the reference on sam
 (the axes of the reward-vs-KL frontier of lessons 07 and 08)."""
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any, Sequence
 
@@ -11,7 +10,7 @@ import torch
 
 from course_utils import chat, judges
 from course_utils.rlhf import ppo, reward
-from course_utils.rlhf.common import forward_response, sample
+from course_utils.rlhf.common import forward_response, fresh_copy, sample
 
 
 def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -61,9 +60,7 @@ def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: ppo.PPOConfig,
     """Train a copy of ``start`` with the course's PPO against ``rm`` (value model: a copy of the
     reward model; reference: ``start`` itself, frozen). Returns ``(policy, trainer, seconds)``."""
     torch.manual_seed(config.seed)
-    policy = copy.deepcopy(start)
-    for p in policy.parameters():
-        p.requires_grad_(True)
+    policy = fresh_copy(start)
     trainer = ppo.PPOTrainer(policy, start, ppo.value_model_from(rm), ppo.reward_model_fn(rm, tokenizer.pad_token_id),
                              tokenizer, prompts, config)
     t0 = time.time()

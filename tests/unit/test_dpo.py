@@ -91,3 +91,17 @@ def test_train_dpo_trains_a_copy_of_a_model_that_served_as_a_frozen_reference():
     before = [p.clone() for p in policy.parameters()]
     dpo.train_dpo(policy, ref, tok, Dataset.from_list(_rows(8)), steps=3, batch_size=4, learning_rate=1e-2, beta=0.1)
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+
+
+def test_fresh_copy_does_not_call_the_original_after_trl_patched_it():
+    from course_utils.rlhf.common import fresh_copy
+
+    tok = toy.toy_tokenizer()
+    model = toy.toy_policy(tok)
+    original = model.forward
+    model.forward = lambda *a, **k: original(*a, **k)  # what trl's add_fused_lm_head does, in short
+    copy_ = fresh_copy(model)
+    with torch.no_grad():
+        next(copy_.parameters()).add_(1.0)
+    ids = torch.tensor([tok(toy.toy_prompts(1)[0])["input_ids"]])
+    assert not torch.allclose(copy_(input_ids=ids).logits, model(input_ids=ids).logits)
