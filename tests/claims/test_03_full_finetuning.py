@@ -6,25 +6,21 @@ import pytest
 from course_utils.results import metric
 
 R = "03_full_finetuning"
-#: Measured (tiny profile, 300 steps, 240 held-out questions): base 0.0%, 3-shot 0.0%, full FT 38.3%,
-#: rehearsal 40.4%; general perplexity base 2.07, full FT 189,702, rehearsal 5.34.
-FULL_MIN = 0.25
+#: Measured (tiny profile, 500 steps, 240 held-out questions): base 0.0%, 3-shot 0.0%, full FT 95.0%,
+#: rehearsal 89.6%; general perplexity base 2.10, full FT 15,998, rehearsal 6.60.
+FULL_MIN = 0.80
 FORGET_MIN_RATIO = 3.0
 REHEARSAL_MIN_GAIN = 0.9
-REHEARSAL_ACC_MIN = 0.25
+REHEARSAL_ACC_MIN = 0.70
 
 
 def test_full_finetuning_lifts_accuracy_from_near_zero():
     base, full = metric(R, "base.task_accuracy"), metric(R, "full.task_accuracy")
     assert base <= 0.05, f"the base model should know almost none of the invented facts, got {base:.1%}"
     assert metric(R, "base.few_shot_task_accuracy") <= 0.10
-    assert full >= FULL_MIN, f"full fine-tuning reached {full:.1%} task accuracy (measured 38%; >= {FULL_MIN:.0%})"
+    assert full >= FULL_MIN, f"full fine-tuning reached {full:.1%} task accuracy (measured 95%; the aim is >= {FULL_MIN:.0%})"
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached: measured 38.3% on held-out phrasings after the 300-step "
-                   "recipe that fits the CPU time budget")
-def test_full_finetuning_reaches_the_80_percent_aim():
-    assert metric(R, "full.task_accuracy") >= 0.80
 
 
 def test_forgetting_is_visible_and_rehearsal_reduces_it():
