@@ -41,3 +41,19 @@ def close(a: Any, b: Any, tol: float = 1e-4) -> bool:
         return bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), atol=tol, rtol=0))
     except (TypeError, ValueError):
         return False
+
+
+def load_solutions(lesson: str):
+    """The solutions module of lesson ``lesson`` ("00" ... "08"), from ``notebooks/solutions/``:
+    for the tests, and for a learner who wants to compare after trying."""
+    import importlib.util
+
+    from course_utils.paths import NOTEBOOKS_DIR
+
+    path = NOTEBOOKS_DIR / "solutions" / f"lesson{str(lesson).zfill(2)}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"no solutions for lesson {lesson!r}: {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"solutions{str(lesson).zfill(2)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

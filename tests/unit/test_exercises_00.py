@@ -1,12 +1,10 @@
 """Lesson 00's exercise checks accept the solutions and reject wrong answers."""
-import importlib.util
 
 from course_utils.exercises import lesson00 as ex
 from course_utils.paths import NOTEBOOKS_DIR
+from course_utils.exercises import load_solutions
 
-spec = importlib.util.spec_from_file_location("solutions00", NOTEBOOKS_DIR / "solutions" / "lesson00.py")
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("00")
 
 
 def not_started():

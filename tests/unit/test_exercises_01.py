@@ -1,16 +1,13 @@
 """Lesson 01's exercise checks: each solution passes, wrong answers fail (and nothing raises)."""
-import importlib.util
 import math
 from pathlib import Path
 
 import torch
 
 from course_utils.exercises import lesson01 as ex
+from course_utils.exercises import load_solutions
 
-SOL_PATH = Path(__file__).resolve().parents[2] / "notebooks" / "solutions" / "lesson01.py"
-spec = importlib.util.spec_from_file_location("solutions01", SOL_PATH)
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("01")
 
 
 def _not_started(*args, **kwargs):

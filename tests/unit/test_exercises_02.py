@@ -1,16 +1,14 @@
 """Lesson 02's exercise checks: each solution passes, wrong answers fail, nothing raises."""
 from __future__ import annotations
 
-import importlib.util
 
 import torch
 
 from course_utils import paths
 from course_utils.exercises import lesson02 as ex
+from course_utils.exercises import load_solutions
 
-_spec = importlib.util.spec_from_file_location("solutions02", paths.NOTEBOOKS_DIR / "solutions" / "lesson02.py")
-sol = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sol)
+sol = load_solutions("02")
 
 
 def test_solutions_pass():

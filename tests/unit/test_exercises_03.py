@@ -1,16 +1,13 @@
 """Lesson 03's exercise checks: each solution passes, wrong answers fail (and nothing raises)."""
-import importlib.util
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from course_utils.exercises import lesson03 as ex
+from course_utils.exercises import load_solutions
 
-SOL_PATH = Path(__file__).resolve().parents[2] / "notebooks" / "solutions" / "lesson03.py"
-spec = importlib.util.spec_from_file_location("solutions03", SOL_PATH)
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("03")
 
 
 def test_mask_prompt():

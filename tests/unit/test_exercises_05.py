@@ -1,15 +1,12 @@
 """Lesson 05's exercise checks: each solution passes, wrong answers fail (and nothing raises)."""
-import importlib.util
 from pathlib import Path
 
 import torch
 
 from course_utils.exercises import lesson05 as ex
+from course_utils.exercises import load_solutions
 
-SOL_PATH = Path(__file__).resolve().parents[2] / "notebooks" / "solutions" / "lesson05.py"
-spec = importlib.util.spec_from_file_location("solutions05", SOL_PATH)
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("05")
 
 
 def test_int8():

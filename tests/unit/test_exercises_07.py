@@ -1,14 +1,12 @@
 """Lesson 07's exercise checks accept the solutions and reject wrong answers."""
-import importlib.util
 
 import numpy as np
 
 from course_utils.exercises import lesson07 as ex
 from course_utils.paths import NOTEBOOKS_DIR
+from course_utils.exercises import load_solutions
 
-spec = importlib.util.spec_from_file_location("solutions07", NOTEBOOKS_DIR / "solutions" / "lesson07.py")
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("07")
 
 
 def not_started(*args):

@@ -1,14 +1,12 @@
 """Lesson 08's exercise checks accept the solutions and reject wrong answers."""
-import importlib.util
 
 import torch
 
 from course_utils.exercises import lesson08 as ex
 from course_utils.paths import NOTEBOOKS_DIR
+from course_utils.exercises import load_solutions
 
-spec = importlib.util.spec_from_file_location("solutions08", NOTEBOOKS_DIR / "solutions" / "lesson08.py")
-sol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sol)
+sol = load_solutions("08")
 
 
 def not_started(*args):
