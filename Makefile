@@ -9,13 +9,15 @@ RUN_ENV := COURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_
 	COURSE_NETWORK_GUARD=1 PYTHONPATH=$(CURDIR)/course_utils/_guard MPLBACKEND=Agg \
 	COURSE_CACHE_DIR=$(CURDIR)/build/cache TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: setup test unit course lab bench data slides clean help
+.PHONY: setup test unit course lab bench data slides clean help reproduce seeds
 help:
 	@echo "make setup   create/reuse .venv with pinned versions"
 	@echo "make test    unit tests + every notebook (nbval) + lesson claims, offline"
 	@echo "make course  execute every notebook -> build/ (notebooks, HTML, results, slides)"
 	@echo "make lab     open JupyterLab on notebooks/"
 	@echo "make bench   time and peak memory of each notebook"
+	@echo "make reproduce  run lesson 03 twice from scratch and compare its records"
+	@echo "make seeds   run lessons 01-08 with seeds 0, 1, 2 -> build/seeds/spread.md (the claims' seed spread)"
 	@echo "make data    regenerate data/ (byte for byte)"
 	@echo "make slides  build the instructor decks into build/slides/"
 	@echo "make clean   remove build/ (keeps .venv and your saved models)"
@@ -25,6 +27,7 @@ setup:
 
 test: setup
 	@bash scripts/test_deps.sh
+	rm -rf build/results  # every claim reads a record this run wrote
 	$(RUN_ENV) $(PY) -m course_utils.models
 	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
 
@@ -37,6 +40,12 @@ course: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+reproduce: setup
+	$(RUN_ENV) $(PY) scripts/reproduce.py
+
+seeds: setup
+	$(RUN_ENV) $(PY) scripts/seed_spread.py --jobs 2
 
 bench: setup
 	$(RUN_ENV) $(PY) scripts/bench.py

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 # Shared with the base-model build: one torch thread while the CPU is oversubscribed.
-from course_utils.models import _threads_for_a_busy_cpu
+from course_utils.seed import fix_threads
 
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -71,8 +71,8 @@ def embed(texts: Sequence[str], tokenizer, encoder: nn.Module, *, max_length: in
     if isinstance(texts, str) or len(texts) == 0:
         raise ValueError("texts must be a non-empty list of strings")
     encoder.eval()
-    with _threads_for_a_busy_cpu():
-        return _embed(texts, tokenizer, encoder, max_length, batch_size, normalize)
+    fix_threads()
+    return _embed(texts, tokenizer, encoder, max_length, batch_size, normalize)
 
 
 @torch.no_grad()
@@ -171,8 +171,8 @@ def train_classifier(model: EncoderClassifier, tokenizer, texts: Sequence[str], 
     trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collate,
                       optimizers=(optimizer, None))
     t0 = time.perf_counter()
-    with _threads_for_a_busy_cpu():  # one thread when the CPU is oversubscribed (much faster then)
-        trainer.train()
+    fix_threads()
+    trainer.train()
     model.eval()
     return {"seconds": time.perf_counter() - t0, "trainable": count_trainable(model),
             "log_history": trainer.state.log_history}
@@ -185,11 +185,11 @@ def predict(model: EncoderClassifier, tokenizer, texts: Sequence[str], *, max_le
     model.eval()
     device = next(model.parameters()).device
     preds = []
-    with _threads_for_a_busy_cpu():
-        for i in range(0, len(texts), batch_size):
-            batch = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
-                              max_length=max_length, return_tensors="pt").to(device)
-            preds.append(model(batch["input_ids"], batch["attention_mask"])["logits"].argmax(-1).cpu())
+    fix_threads()
+    for i in range(0, len(texts), batch_size):
+        batch = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
+                          max_length=max_length, return_tensors="pt").to(device)
+        preds.append(model(batch["input_ids"], batch["attention_mask"])["logits"].argmax(-1).cpu())
     return torch.cat(preds).numpy()
 
 

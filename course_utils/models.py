@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from course_utils import chat, data, paths
+from course_utils import chat, data, paths, seed
 from course_utils.pretrain import PretrainConfig
 
 #: The recipe of the tiny base model (about 2.1M parameters; 400 steps x 16 x 128 = 819k tokens).
@@ -59,23 +59,6 @@ def base_model_dir(recipe: PretrainConfig | None = None) -> Path:
     return paths.cache_dir() / f"base-model-{recipe_key(recipe)}"
 
 
-@contextlib.contextmanager
-def _threads_for_a_busy_cpu():
-    """Use one PyTorch thread while the CPU is oversubscribed (load above the core count): its
-    threads would otherwise spin-wait on each other; we measured 6x slower steps with 2 threads
-    than with 1 on a 2-core machine running 7 jobs. An idle machine keeps PyTorch's default."""
-    import os
-
-    before = torch.get_num_threads()
-    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1)
-    if busy:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> Path:
     """Pretrain the tiny base model and save it atomically into :func:`base_model_dir`.
 
@@ -91,9 +74,8 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
     try:
         train = [r["text"] for r in data.load_rows("general", "train")]
         val = [r["text"] for r in data.load_rows("general", "validation")]
-        with _threads_for_a_busy_cpu():
-            threads = torch.get_num_threads()
-            out = pretrain.pretrain(train, val, recipe, log=log)
+        threads = seed.fix_threads()  # the same figures on a busy machine as on an idle one
+        out = pretrain.pretrain(train, val, recipe, log=log)
         out["model"].save_pretrained(tmp, safe_serialization=True)
         out["tokenizer"].save_pretrained(tmp)
         hist = out["history"]

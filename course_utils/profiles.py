@@ -51,11 +51,11 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "03": {  # full fine-tuning: the SFT recipe (also sft.load_sft_model's), shorter sweeps, rehearsal
         "tiny": {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64, "warmup_ratio": 0.05,
-                 "seed": 0, "n_eval": 240, "n_val": 64, "eval_steps": 50, "n_ppl_blocks": 32, "manual_steps": 15,
+                 "n_eval": 240, "n_val": 64, "eval_steps": 50, "n_ppl_blocks": 32, "manual_steps": 15,
                  "sweep_lrs": [2e-4, 2e-3, 2e-2], "sweep_steps": 40, "overfit_rows": 48, "overfit_steps": 48,
                  "overfit_weight_decay": 0.1, "rehearsal_general": 400},
         "hub": {"steps": 600, "batch_size": 16, "lr": 2e-5, "weight_decay": 0.0, "seq_len": 128, "warmup_ratio": 0.05,
-                "seed": 0, "n_eval": 480, "n_val": 128, "eval_steps": 100, "n_ppl_blocks": 64, "manual_steps": 20,
+                "n_eval": 480, "n_val": 128, "eval_steps": 100, "n_ppl_blocks": 64, "manual_steps": 20,
                 "sweep_lrs": [5e-6, 2e-5, 1e-4], "sweep_steps": 150, "overfit_rows": 64, "overfit_steps": 160,
                 "overfit_weight_decay": 0.1, "rehearsal_general": 800},
     },
@@ -93,6 +93,14 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+_LAST: dict[str, str] = {}
+
+
+def last_profile_name() -> str | None:
+    """The name of the profile :func:`get_profile` chose last in this process (None before)."""
+    return _LAST.get("name")
+
+
 class ProfileError(ValueError):
     """An unknown profile name or lesson key."""
 
@@ -127,7 +135,12 @@ class Profile:
 
 
 def _build(name: str, reason: str, device: str, dtype: str) -> Profile:
-    sizes = {k: dict(v[name]) for k, v in LESSON_SIZES.items()}
+    from course_utils import seed
+
+    seed.fix_threads()  # every notebook starts here: the same thread count whatever the load
+    run_seed = seed.course_seed()  # $COURSE_SEED: every lesson's `cfg.seed`
+    sizes = {k: {**v[name], "seed": run_seed} for k, v in LESSON_SIZES.items()}
+    _LAST["name"] = name
     return Profile(name=name, reason=reason, device=device, dtype=dtype,
                    base_model=MODELS[name]["base_model"], encoder=MODELS[name]["encoder"], sizes=sizes)
 

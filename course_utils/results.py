@@ -1,18 +1,26 @@
 """Record each notebook's key figures, so tests and the summary table can read them.
 
-A notebook calls ``results.record("03_full_finetuning", {...})`` once (or more: later calls
-merge into the same record). The record lands in ``build/results/<notebook>.json`` with the
-metrics, seconds since the course package was imported, peak memory, profile and versions.
+A notebook calls ``results.record("03_full_finetuning", {...})`` once or more. The first call
+of a run (a kernel, a process) replaces the record whole; later calls of the same run merge
+into it, so a figure a notebook no longer writes cannot survive from an older run. The record
+lands in ``build/results/<notebook>.json`` with the metrics, seconds since the course package
+was imported, peak memory, the profile the run actually used, its seed and thread count, the
+notebook's content hash, the course version and the run's start time. :func:`check_fresh`
+refuses a record that an edited notebook or another profile made.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import platform
+import re
 import resource
 import sys
+import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,6 +28,8 @@ import course_utils
 from course_utils import paths
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+#: This run's id: records written by this process merge, a record of any other run is replaced.
+RUN_ID = uuid.uuid4().hex[:12]
 _PACKAGES = ("torch", "transformers", "trl", "peft", "datasets", "bitsandbytes")
 
 
@@ -75,8 +85,38 @@ def _merge(old: dict, new: Mapping) -> dict:
     return out
 
 
+def notebook_hash(lesson: str) -> str | None:
+    """SHA-256 (first 16 hex digits) of ``notebooks/<lesson>.ipynb``'s cells, ignoring outputs
+    and execution counts; None when there is no such notebook."""
+    path = paths.NOTEBOOKS_DIR / f"{lesson}.ipynb"
+    if not path.exists():
+        return None
+    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    content = [[c.get("cell_type"), "".join(c.get("source", []))] for c in cells]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
+
+
+def course_version() -> str:
+    """The package version and, in a git checkout, the commit (``+dirty`` with local edits)."""
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=paths.REPO_ROOT, capture_output=True, text=True,  # noqa: E731
+                                        timeout=5, check=True).stdout.strip()
+        commit = run("rev-parse", "--short=12", "HEAD")
+        dirty = "+dirty" if run("status", "--porcelain", "--untracked-files=no") else ""
+        return f"{course_utils.__version__} ({commit}{dirty})"
+    except (OSError, subprocess.SubprocessError):
+        return course_utils.__version__
+
+
+def _profile_used() -> str:
+    from course_utils import profiles
+
+    return profiles.last_profile_name() or os.environ.get("COURSE_PROFILE") or "unknown"
+
+
 def record(lesson: str, metrics: Mapping[str, Any], **extra: Any) -> Path:
-    """Write (or merge into) ``build/results/<lesson>.json`` and return its path."""
+    """Write ``build/results/<lesson>.json`` (the first call of a run replaces it, later calls of
+    the same run merge into it) and return its path."""
     _check_name(lesson)
     if not isinstance(metrics, Mapping):
         raise ResultsError(f"metrics must be a dict, got {type(metrics).__name__}")
@@ -84,13 +124,23 @@ def record(lesson: str, metrics: Mapping[str, Any], **extra: Any) -> Path:
     _check_metrics(extra, "extra")
     path = paths.results_dir() / f"{lesson}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = load(lesson) if path.exists() else {"metrics": {}}
+    old = load(lesson) if path.exists() else {}
+    if old.get("run_id") != RUN_ID:
+        old = {}  # another run's record: replaced whole, never merged
+    from course_utils import seed
+
     rec = {
         "lesson": lesson,
         "metrics": _merge(old.get("metrics", {}), metrics),
         "seconds": round(time.time() - course_utils.IMPORTED_AT, 2),
         "peak_memory_mb": round(peak_memory_mb(), 1),
-        "profile": os.environ.get("COURSE_PROFILE", "tiny"),
+        "profile": _profile_used(),
+        "seed": seed.course_seed(),
+        "torch_threads": seed.cpu_threads(),
+        "notebook_sha": notebook_hash(lesson),
+        "course_version": course_version(),
+        "run_id": RUN_ID,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(course_utils.IMPORTED_AT)),
         "versions": _versions(),
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "extra": _merge(old.get("extra", {}), extra),
@@ -113,6 +163,22 @@ def load(lesson: str) -> dict:
         raise ResultsError(f"{path} is not valid JSON ({e}); delete it and re-run the notebook") from e
     if not isinstance(rec, dict) or not isinstance(rec.get("metrics"), dict):
         raise ResultsError(f"{path} has no 'metrics' object; delete it and re-run the notebook")
+    return rec
+
+
+def check_fresh(lesson: str, profile: str | None = None) -> dict:
+    """The record of ``lesson``, if the current notebook made it in ``profile`` (default
+    ``$COURSE_PROFILE`` or tiny); otherwise a clear error naming the notebook to run."""
+    rec = load(lesson)
+    want = profile or os.environ.get("COURSE_PROFILE") or "tiny"
+    run = f"run notebooks/{lesson}.ipynb again (make test and make course run every notebook)"
+    nb = notebook_hash(lesson)
+    if nb is not None and rec.get("notebook_sha") != nb:
+        raise ResultsError(f"the record of {lesson} is stale: notebooks/{lesson}.ipynb changed since it was "
+                           f"written (record {rec.get('notebook_sha')}, notebook {nb}); {run}")
+    if rec.get("profile") != want:
+        raise ResultsError(f"the record of {lesson} was made in the {rec.get('profile')!r} profile, not "
+                           f"{want!r}; {run} with COURSE_PROFILE={want}")
     return rec
 
 
@@ -158,3 +224,26 @@ def summary(write: bool = True) -> str:
         rdir.mkdir(parents=True, exist_ok=True)
         (rdir / "summary.md").write_text(text)
     return text
+
+
+#: Figures that measure the machine rather than the method: left out when two runs are compared.
+VOLATILE = re.compile(r"(second|_s$|_mb$|memory|time|per_sec|speed|elapsed|written_at|started_at|run_id|"
+                      r"course_version|peak)", re.IGNORECASE)
+
+
+def differences(a: Any, b: Any, where: str = "") -> list[str]:
+    """Where two records (or any JSON values) differ, timings and memory aside: one line each."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if VOLATILE.search(k):
+                continue
+            here = f"{where}.{k}" if where else k
+            if k not in a or k not in b:
+                out.append(f"{here}: only in {'the second' if k in b else 'the first'} record")
+            else:
+                out.extend(differences(a[k], b[k], here))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]

@@ -1,4 +1,14 @@
-"""Reproducible runs: one call seeds Python, NumPy and PyTorch."""
+"""Reproducible runs: one seed and one thread count for everything a lesson measures.
+
+* The seed is ``$COURSE_SEED`` (default 0). Every lesson reads it through its profile
+  (``cfg.seed``), so ``COURSE_SEED=1 make course`` repeats the whole course with another seed
+  and the claims can be checked across seeds (``scripts/seed_spread.py``).
+* PyTorch uses ``$COURSE_TORCH_THREADS`` CPU threads (default 1). Float sums depend on how a
+  kernel splits its work across threads, so a thread count that followed the machine's load
+  gave different figures on a busy machine than on an idle one. One thread is also never
+  slowed by other work (threads of a busy CPU spin-wait on each other) and, for the course's
+  small tensors, costs little: see ``make bench``.
+"""
 from __future__ import annotations
 
 import os
@@ -7,17 +17,46 @@ import random
 import numpy as np
 import torch
 
+DEFAULT_THREADS = 1
 
-def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
-    """Seed every random number generator the course uses; return the seed.
 
-    `deterministic=True` also asks PyTorch for deterministic kernels (slower on GPU)."""
-    if not isinstance(seed, int) or seed < 0:
+def course_seed() -> int:
+    """The seed of this run: ``$COURSE_SEED``, else 0."""
+    raw = os.environ.get("COURSE_SEED", "0").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"COURSE_SEED must be a non-negative integer, got {raw!r} (e.g. COURSE_SEED=1)")
+    return int(raw)
+
+
+def cpu_threads() -> int:
+    """The number of CPU threads every measured run uses: ``$COURSE_TORCH_THREADS``, else 1."""
+    raw = os.environ.get("COURSE_TORCH_THREADS", str(DEFAULT_THREADS)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"COURSE_TORCH_THREADS must be a positive integer, got {raw!r} (e.g. COURSE_TORCH_THREADS=1)")
+    return int(raw)
+
+
+def fix_threads() -> int:
+    """Set PyTorch's CPU thread count to :func:`cpu_threads`, whatever the load; return it."""
+    n = cpu_threads()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int | None = None, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and PyTorch (default: :func:`course_seed`), fix the thread count, and
+    ask PyTorch for deterministic kernels; return the seed."""
+    if seed is None:
+        seed = course_seed()
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    fix_threads()
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what CUDA's deterministic GEMMs need
     return seed

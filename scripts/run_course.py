@@ -8,6 +8,7 @@ notebook failed, after running the others.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -60,6 +61,8 @@ def main() -> int:
         if not notebooks:
             print(f"no notebook named {args.only!r} in notebooks/", file=sys.stderr)
             return 2
+    if not args.only:  # a whole run starts from an empty build/results: no record survives from before
+        shutil.rmtree(paths.results_dir(), ignore_errors=True)
     if not args.no_base_model:
         build_base_model()
     failed = []

@@ -183,7 +183,7 @@ def default_recipe() -> dict[str, Any]:
 
     cfg = profiles.get_profile(verbose=False).lesson("06")
     return {"steps": cfg.rm_steps, "batch_size": cfg.rm_batch_size, "learning_rate": cfg.rm_lr,
-            "max_length": cfg.max_length, "seed": 0}
+            "max_length": cfg.max_length, "seed": cfg.seed}
 
 
 def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = False, verbose: bool = True):

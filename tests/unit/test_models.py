@@ -126,14 +126,22 @@ def test_hub_profile_uses_safe_loading(monkeypatch):
     assert tok.pad_token == "</s>" and tok.chat_template  # pad falls back to eos; chat format set
 
 
-def test_busy_cpu_builds_with_one_thread(monkeypatch):
+def test_thread_count_does_not_follow_the_machine_load(monkeypatch):
+    """The figures of a run must not depend on what else the machine is doing (issue 10)."""
     import os
 
-    before = torch.get_num_threads()
-    monkeypatch.setattr(os, "getloadavg", lambda: (100.0, 100.0, 100.0))
-    with models._threads_for_a_busy_cpu():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    with models._threads_for_a_busy_cpu():
-        assert torch.get_num_threads() == before
+    from course_utils import seed
+
+    torch.set_num_threads(2)
+    monkeypatch.delenv("COURSE_TORCH_THREADS", raising=False)
+    for load in (100.0, 0.0):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        profiles.get_profile("tiny", verbose=False)
+        assert torch.get_num_threads() == seed.DEFAULT_THREADS
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "2")
+    assert seed.fix_threads() == 2 and torch.get_num_threads() == 2
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "many")
+    with pytest.raises(ValueError, match="COURSE_TORCH_THREADS must be a positive integer"):
+        seed.fix_threads()
+    monkeypatch.delenv("COURSE_TORCH_THREADS")
+    seed.fix_threads()

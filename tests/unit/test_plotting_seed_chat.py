@@ -49,6 +49,22 @@ def test_seed_everything_is_reproducible():
         seed.seed_everything(-1)
 
 
+def test_course_seed_reaches_every_lesson(monkeypatch):
+    from course_utils import profiles, sft
+
+    monkeypatch.setenv("COURSE_SEED", "2")
+    prof = profiles.get_profile("tiny", verbose=False)
+    assert all(prof.lesson(k).seed == 2 for k in ("01", "03", "06", "07", "08"))
+    assert sft.recipe(prof)["seed"] == 2  # so the cached SFT model of another seed is another model
+    seed.seed_everything()
+    a = float(torch.rand(1))
+    seed.seed_everything(2)
+    assert float(torch.rand(1)) == a
+    monkeypatch.setenv("COURSE_SEED", "one")
+    with pytest.raises(ValueError, match="COURSE_SEED must be a non-negative integer"):
+        seed.course_seed()
+
+
 def test_chat_format_round_trip():
     prompt = chat.format_prompt("When should I plant maize?")
     assert prompt == "<|user|>\nWhen should I plant maize?<|end|>\n<|assistant|>\n"

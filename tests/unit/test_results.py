@@ -12,13 +12,39 @@ def build_dir(tmp_path, monkeypatch):
 
 
 def test_record_writes_metrics_seconds_profile_versions(build_dir):
+    from course_utils import profiles
+
+    profiles.get_profile("tiny", verbose=False)
     path = results.record("99_demo", {"acc": 0.9, "nested": {"loss": 1.5}})
     rec = json.loads(path.read_text())
     assert path == build_dir / "results" / "99_demo.json"
     assert rec["metrics"] == {"acc": 0.9, "nested": {"loss": 1.5}}
     assert rec["seconds"] >= 0 and rec["peak_memory_mb"] > 0
     assert {"python", "torch", "transformers", "trl", "peft"} <= set(rec["versions"])
-    assert rec["profile"] in ("tiny", "hub")
+    assert rec["profile"] == "tiny"  # the profile the run chose, not an environment variable
+    assert rec["seed"] == 0 and rec["torch_threads"] >= 1 and rec["run_id"] == results.RUN_ID
+    assert rec["notebook_sha"] is None and rec["course_version"].startswith("0.") and rec["started_at"]
+
+
+def test_a_new_run_replaces_the_record_whole(build_dir, monkeypatch):
+    results.record("99_demo", {"old_metric": 1, "kept": {"a": 1}})
+    monkeypatch.setattr(results, "RUN_ID", "another-run")
+    results.record("99_demo", {"kept": {"b": 2}})
+    assert results.load("99_demo")["metrics"] == {"kept": {"b": 2}}  # nothing survives from the old run
+
+
+def test_check_fresh_refuses_stale_or_other_profile_records(build_dir, monkeypatch):
+    from course_utils import profiles
+
+    profiles.get_profile("tiny", verbose=False)
+    lesson = "03_full_finetuning"
+    results.record(lesson, {"x": 1})
+    assert results.check_fresh(lesson, "tiny")["metrics"] == {"x": 1}
+    with pytest.raises(results.ResultsError, match="made in the 'tiny' profile, not 'hub'.*03_full_finetuning.ipynb"):
+        results.check_fresh(lesson, "hub")
+    monkeypatch.setattr(results, "notebook_hash", lambda name: "edited-notebook")
+    with pytest.raises(results.ResultsError, match="stale: notebooks/03_full_finetuning.ipynb changed"):
+        results.check_fresh(lesson, "tiny")
 
 
 def test_later_records_merge(build_dir):
@@ -68,3 +94,11 @@ def test_missing_metric_is_named(build_dir):
     results.record("99_demo", {"a": {"b": 1}})
     with pytest.raises(results.ResultsError, match="no metric 'a.c'"):
         results.metric("99_demo", "a.c")
+
+
+def test_differences_name_what_differs_and_ignore_timings():
+    a = {"metrics": {"acc": 0.5, "seconds": 3.0, "sweep": [{"kl": 1.0}], "peak_memory_mb": 10}, "run_id": "x"}
+    b = {"metrics": {"acc": 0.5, "seconds": 9.0, "sweep": [{"kl": 1.5}], "peak_memory_mb": 20}, "run_id": "y"}
+    assert results.differences(a, a) == []
+    assert results.differences(a, b) == ["metrics.sweep[0].kl: 1.0 != 1.5"]
+    assert results.differences({"x": 1}, {}) == ["x: only in the first record"]
