@@ -11,6 +11,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,8 +31,15 @@ def build_base_model() -> None:
 
 def execute(path: Path, html: bool = True) -> float:
     """Run one notebook; save the executed copy (even a failed one) and its HTML; return seconds."""
+    from jupyter_client import KernelManager
+
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    # Local sockets, not TCP ports: kernels started side by side (scripts/seed_spread.py) could
+    # otherwise pick the same free port and one client would wait forever for its replies.
+    sockets = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "kernel"))
+    client = NotebookClient(nb, km=km, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
     t0 = time.time()
     try:
         client.execute()
@@ -46,6 +54,7 @@ def execute(path: Path, html: bool = True) -> float:
             html_path = paths.build_dir() / "html" / path.with_suffix(".html").name
             html_path.parent.mkdir(parents=True, exist_ok=True)
             html_path.write_text(body, encoding="utf-8")
+        shutil.rmtree(sockets, ignore_errors=True)
     return time.time() - t0
 
 
