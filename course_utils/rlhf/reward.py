@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from torch import nn
 import torch.nn.functional as F
 
 from course_utils import paths
@@ -82,6 +83,39 @@ def score(rm, tokenizer, prompts: Sequence[str], completions: Sequence[str], bat
         out.append(rm(input_ids=ids.to(rm.device), attention_mask=mask.to(rm.device)).logits[:, 0].float().cpu())
     rm.train(was_training)
     return torch.cat(out)
+
+
+@torch.no_grad()
+def random_head_accuracies(rm, tokenizer, rows: Sequence[dict[str, Any]], n_heads: int = 64,
+                           seed: int = 0, batch_size: int = 32) -> list[float]:
+    """Held-out pairwise accuracy of ``n_heads`` fresh random scalar heads on ``rm``'s body.
+
+    An untrained reward model is its body plus one random direction; chosen and rejected answers
+    differ in similar ways, so one direction can rank most pairs right (or wrong) by luck. This
+    is the distribution of that luck: what training must beat. ``rm``'s own head is left as is."""
+    if n_heads < 1 or not rows:
+        raise ValueError("random_head_accuracies needs n_heads >= 1 and at least one preference pair")
+    old_head, was_training = rm.score, rm.training
+    gen = torch.Generator().manual_seed(seed)
+    heads = nn.Linear(old_head.in_features, n_heads, bias=False)
+    with torch.no_grad():
+        heads.weight.copy_(torch.randn(heads.weight.shape, generator=gen) * rm.config.initializer_range)
+    rm.score = heads.to(old_head.weight.device, old_head.weight.dtype)
+    rm.eval()
+    try:
+        prompts = [r["prompt"] for r in rows]
+        sides = []
+        for key in ("chosen", "rejected"):
+            texts = _texts(prompts, [r[key] for r in rows], tokenizer.eos_token)
+            out = []
+            for i in range(0, len(texts), batch_size):
+                ids, mask = pad([tokenizer(t)["input_ids"] for t in texts[i:i + batch_size]], tokenizer.pad_token_id)
+                out.append(rm(input_ids=ids.to(rm.device), attention_mask=mask.to(rm.device)).logits.float().cpu())
+            sides.append(torch.cat(out))  # (N, n_heads)
+    finally:
+        rm.score = old_head
+        rm.train(was_training)
+    return (sides[0] > sides[1]).float().mean(0).tolist()
 
 
 def pairwise_eval(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -80,3 +80,22 @@ def test_train_reward_model_names_missing_columns():
     with pytest.raises(ValueError, match="rejected"):
         reward.train_reward_model(toy.toy_policy(tok), tok, Dataset.from_list([{"prompt": "a", "chosen": "b"}]),
                                   steps=1, batch_size=1, learning_rate=1e-3)
+
+
+def test_random_heads_agree_with_the_model_and_leave_its_head_alone():
+    tok = toy.toy_tokenizer()
+    rm = reward.make_reward_model(toy.toy_policy(tok), tok)
+    rows = _rows(6)
+    head = rm.score.weight.detach().clone()
+    accs = reward.random_head_accuracies(rm, tok, rows, n_heads=5, seed=1)
+    assert len(accs) == 5 and all(0.0 <= a <= 1.0 for a in accs)
+    assert torch.equal(rm.score.weight, head)  # the model's own head is restored
+    assert accs == reward.random_head_accuracies(rm, tok, rows, n_heads=5, seed=1)  # seeded
+    # the same computation as pairwise_eval when the random head is put in place of the model's
+    gen = torch.Generator().manual_seed(1)
+    w = torch.randn((5, rm.score.in_features), generator=gen) * rm.config.initializer_range
+    with torch.no_grad():
+        rm.score.weight.copy_(w[:1])
+    assert math.isclose(reward.pairwise_eval(rm, tok, rows)["accuracy"], accs[0], abs_tol=1e-6)
+    with pytest.raises(ValueError, match="n_heads >= 1"):
+        reward.random_head_accuracies(rm, tok, rows, n_heads=0)
