@@ -210,12 +210,13 @@ def run_method(method: str, pretrained: SmallCNN, train_split: DigitSplit, test_
 
 
 def learning_curve(pretrained: SmallCNN, pool: DigitSplit, test: DigitSplit, labels_per_class: list[int],
-                   *, seeds: int = 3, steps: int = 150) -> dict[str, list[float]]:
-    """Mean test accuracy of each method at each number of labels per class (over ``seeds`` draws)."""
+                   *, seeds: int = 3, steps: int = 150, seed: int = 0) -> dict[str, list[float]]:
+    """Mean test accuracy of each method at each number of labels per class (over ``seeds`` draws;
+    the draws of course seed ``seed`` are ``1000 * seed + 0 .. seeds - 1``)."""
     curves: dict[str, list[float]] = {m: [] for m in METHODS}
     for k in labels_per_class:
         accs: dict[str, list[float]] = {m: [] for m in METHODS}
-        for s in range(seeds):
+        for s in range(1000 * seed, 1000 * seed + seeds):
             idx = sample_per_class(pool.y.numpy(), k, seed=s)
             few = DigitSplit(pool.x[idx], pool.y[idx], pool.digits)
             for m in METHODS:
