@@ -7,12 +7,26 @@ from course_utils.results import metric
 LESSON = "06_reward_modeling"
 
 
+ACCURACY_MIN = 0.80     # held-out pairwise accuracy; seeds: SEED_ACC
+OVER_LUCK_MIN = 0.25    # trained minus the mean of 64 random heads; seeds: SEED_OVERLUCK
+STYLE_MIN = 0.95        # each style defect; seeds: SEED_STYLE
+WRONG_MAX = 0.70        # wrong facts stay near a coin flip; seeds: SEED_WRONG
+
+
 def test_reward_model_ranks_held_out_pairs_well():
-    assert metric(LESSON, "rm.heldout_pair_accuracy") >= 0.85
+    assert metric(LESSON, "rm.heldout_pair_accuracy") >= ACCURACY_MIN
 
 
-def test_training_beats_the_untrained_head_by_a_wide_margin():
-    assert metric(LESSON, "rm.heldout_pair_accuracy") >= metric(LESSON, "rm.untrained_pair_accuracy") + 0.2
+def test_training_beats_what_random_heads_get_by_luck():
+    luck = metric(LESSON, "rm.random_heads")
+    assert luck["n"] >= 32 and 0.3 <= luck["mean"] <= 0.7, f"64 random heads should average near 50%: {luck}"
+    assert metric(LESSON, "rm.heldout_pair_accuracy") >= luck["mean"] + OVER_LUCK_MIN
+
+
+def test_style_defects_are_learned_and_wrong_facts_are_not():
+    per_defect = metric(LESSON, "rm.per_defect")
+    assert all(per_defect[d] >= STYLE_MIN for d in ("rude", "unsafe", "rambling")), per_defect
+    assert per_defect["wrong"] <= WRONG_MAX, per_defect
 
 
 def test_every_defect_kind_is_recorded():
