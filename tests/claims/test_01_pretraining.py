@@ -37,8 +37,8 @@ def test_dedup_removes_copies():
     assert d["raw"] > d["after_cleaning"] > d["after_exact"] > d["after_near"] > 0
 
 
-def test_throughput_and_size_recorded():
-    assert metric(LESSON, "tokens_per_second") > 0
+def test_model_size_is_in_the_lessons_range():
+    # throughput is `make bench`'s to report (a `> 0` check could not fail)
     assert 100_000 < metric(LESSON, "params") < 10_000_000
 
 

@@ -1,16 +1,20 @@
 """Lesson 04's claims, read from build/results/04_lora.json (written by the notebook).
 
-Thresholds were set from measured runs (see the lesson's closing note) with margin."""
+Thresholds are set from the spread over seeds 0, 1, 2 (`make seeds`, build/seeds/spread.md; tiny
+profile, one torch thread), with margin. Full fine-tuning: lesson 03's recipe (500 steps, lr 2e-3);
+LoRA r=8 on all 7 linear layers, alpha 16, lr 5e-3, with its own budget of 1,000 steps (at 500 it
+reached 29-35%: LoRA converges more slowly, issue 13).
+Seeds: SEED_TABLE
+"""
 import pytest
 
 from course_utils.results import metric
 
 R = "04_lora"
-#: Measured (tiny profile, 500 steps, r=8 on all 7 linear layers): task accuracy LoRA 50.8% vs full 95.0%;
-#: LoRA 20.4 MB vs full 76.6 MB of training memory; general perplexity base 2.10, LoRA 71.6, full 15,998;
-#: LoRA trains 116,736 of 2,145,984 weights (5.4%).
-MEMORY_MAX_RATIO = 0.5
-FORGET_MAX_SHARE = 0.05
+MEMORY_MAX_RATIO = 0.5   # LoRA / full training memory; seeds: SEED_MEM
+FORGET_MAX_SHARE = 0.05  # LoRA's perplexity rise / full fine-tuning's; seeds: SEED_FORGET
+LORA_ACC_MIN = 0.80      # seeds: SEED_LORA
+RATIO_OF_FULL = 0.90     # the issue's aim: LoRA reaches 90% of full fine-tuning's accuracy; seeds: SEED_RATIO
 
 
 def test_scratch_lora_agrees_with_peft():
@@ -18,21 +22,24 @@ def test_scratch_lora_agrees_with_peft():
 
 
 def test_lora_trains_a_few_percent_of_the_parameters():
-    # The issue's aim is <= 5%; at rank 4 (2.7%) LoRA barely learned here (0.4% accuracy), so the
-    # lesson uses rank 8: 5.4%. We assert what we claim: at most 6%.
     ratio = metric(R, "lora.trainable_params") / metric(R, "full.trainable_params")
     assert ratio <= 0.06, f"LoRA trains {ratio:.1%} of full fine-tuning's parameters"
 
 
+@pytest.mark.xfail(strict=True, reason="aim not reached, the same for every seed (a parameter count): r=8 on all 7 "
+                   "linear layers trains 116,736 of 2,145,984 weights, 5.4% > 5%; r=4 (2.7%) is not tuned yet (issue 13)")
+def test_lora_trains_at_most_5_percent_of_the_parameters():
+    ratio = metric(R, "lora.trainable_params") / metric(R, "full.trainable_params")
+    assert ratio <= 0.05, f"LoRA trains {ratio:.1%} of full fine-tuning's parameters"
+
+
 def test_lora_learns_the_task():
-    assert metric(R, "lora.task_accuracy") >= 0.25, "LoRA should learn a good part of the task (measured 51%)"
+    assert metric(R, "lora.task_accuracy") >= LORA_ACC_MIN
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached: measured LoRA 50.8% vs full fine-tuning 95.0% task "
-                   "accuracy at the same 500 steps (LoRA learns less on the 2M-parameter model)")
 def test_lora_reaches_90_percent_of_full_finetuning_accuracy():
     full, lora = metric(R, "full.task_accuracy"), metric(R, "lora.task_accuracy")
-    assert lora >= 0.9 * full, f"LoRA {lora:.1%} vs full fine-tuning {full:.1%}"
+    assert lora >= RATIO_OF_FULL * full, f"LoRA {lora:.1%} vs full fine-tuning {full:.1%}"
 
 
 def test_lora_uses_less_training_memory():

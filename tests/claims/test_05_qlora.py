@@ -1,6 +1,7 @@
 """Lesson 05's claims, read from build/results/05_qlora.json (written by the notebook).
 
-Thresholds were set from measured runs (see the lesson's closing note) with margin."""
+Thresholds are set from the spread over seeds 0, 1, 2 (`make seeds`, build/seeds/spread.md), with
+margin; the quantization checks are exact and the same for every seed."""
 import pytest
 
 from course_utils.results import metric
@@ -18,9 +19,9 @@ def test_nf4_footprint_at_most_half_of_fp32():
     assert nf4 <= 0.5 * fp32, f"NF4 model {nf4:.2f} MB vs fp32 {fp32:.2f} MB"
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached: measured QLoRA 22.9% vs LoRA 50.8% on the tiny model "
-                   "(LoRA itself is unstable here: 2%-51% across ranks 4-16 in pilots)")
 def test_qlora_accuracy_within_5_points_of_lora():
+    # Both at lesson 04's LoRA budget (1,000 steps); QLoRA / LoRA by seed: SEED_QLORA. At 500 steps
+    # the claim flipped with the machine's load and the seed (QLoRA 3.8% vs LoRA 35.0% on seed 0).
     q, l = metric(R, "qlora.task_accuracy"), metric(R, "lora.task_accuracy")
     assert q >= l - 0.05, f"QLoRA {q:.1%} vs LoRA {l:.1%}"
 
