@@ -1,4 +1,7 @@
-"""Lesson 00 claims, from build/results/00_setup.json (written by the notebook in the same run)."""
+"""Lesson 00 claims, from build/results/00_setup.json (written by the notebook in the same run).
+
+Nothing here depends on the seed: the calculator's relative error on the course model is 0.118 (full)
+and 0.200 (LoRA) for every run."""
 import pytest
 
 from course_utils.results import metric

@@ -4,17 +4,19 @@ Thresholds are set from the spread over seeds 0, 1, 2 (`make seeds`, build/seeds
 profile, one torch thread), with margin. Full fine-tuning: lesson 03's recipe (500 steps, lr 2e-3);
 LoRA r=8 on all 7 linear layers, alpha 16, lr 5e-3, with its own budget of 1,000 steps (at 500 it
 reached 29-35%: LoRA converges more slowly, issue 13).
-Seeds: SEED_TABLE
+Seeds 0/1/2: LoRA 94.6%, 93.8%, 94.2% task accuracy against full fine-tuning's 87.5%, 89.6%, 96.7%
+(LoRA / full 1.08, 1.05, 0.97); general perplexity base 2.10, LoRA 229, 184, 158, full 30,296, 17,625,
+79,568; training memory LoRA 20.4 MB, full 76.6 MB (the same for every seed).
 """
 import pytest
 
 from course_utils.results import metric
 
 R = "04_lora"
-MEMORY_MAX_RATIO = 0.5   # LoRA / full training memory; seeds: SEED_MEM
-FORGET_MAX_SHARE = 0.05  # LoRA's perplexity rise / full fine-tuning's; seeds: SEED_FORGET
-LORA_ACC_MIN = 0.80      # seeds: SEED_LORA
-RATIO_OF_FULL = 0.90     # the issue's aim: LoRA reaches 90% of full fine-tuning's accuracy; seeds: SEED_RATIO
+MEMORY_MAX_RATIO = 0.5   # LoRA / full training memory; seeds: 0.27 each
+FORGET_MAX_SHARE = 0.05  # LoRA's perplexity rise / full fine-tuning's; seeds: 0.007, 0.010, 0.002
+LORA_ACC_MIN = 0.80      # seeds: 0.946, 0.938, 0.942
+RATIO_OF_FULL = 0.90     # the issue's aim: LoRA reaches 90% of full fine-tuning's accuracy; seeds: 1.08, 1.05, 0.97
 
 
 def test_scratch_lora_agrees_with_peft():
