@@ -1,16 +1,24 @@
 """Lesson 06 claims, from build/results/06_reward_modeling.json (written by the notebook).
 
-Thresholds: the issue's aim for accuracy (>= 85%); agreement with trl at float32 precision
-(measured 0.0 on the toy models of the unit tests and on the course tokenizer)."""
+Each threshold names the spread over seeds 0, 1, 2 it was set from (`make seeds`,
+build/seeds/spread.md; tiny profile, one torch thread). Agreement with trl: float32 precision
+(measured 0.0 for every seed).
+
+What training adds is measured against 64 random heads on the same body, not one: a single
+untrained head ranked 22.9%, 48.5%, 61.0% of the pairs (seeds 0/1/2; one draw ranked 85% in an
+earlier run), while the 64 heads average 48.1%, 52.0%, 49.0% (the best of them 71.9%, 86.3%,
+75.8%). The style defects (rude, unsafe, rambling) are learned perfectly; wrong facts are not seen
+at all (42.5%, 48.3%, 50.0%): the pairs are easy on style and give the model nothing to learn
+facts from (issue 12). Overall accuracy is 0.75 + wrong / 4, so its threshold sits below the
+issue's 85% aim.
+"""
 from course_utils.results import metric
 
 LESSON = "06_reward_modeling"
-
-
-ACCURACY_MIN = 0.80     # held-out pairwise accuracy; seeds: SEED_ACC
-OVER_LUCK_MIN = 0.25    # trained minus the mean of 64 random heads; seeds: SEED_OVERLUCK
-STYLE_MIN = 0.95        # each style defect; seeds: SEED_STYLE
-WRONG_MAX = 0.70        # wrong facts stay near a coin flip; seeds: SEED_WRONG
+ACCURACY_MIN = 0.80     # held-out pairwise accuracy; seeds: 0.856, 0.871, 0.875
+OVER_LUCK_MIN = 0.25    # trained minus the mean of 64 random heads; seeds: 0.375, 0.351, 0.385
+STYLE_MIN = 0.95        # each style defect; seeds: 1.0 for all three kinds, every seed
+WRONG_MAX = 0.70        # wrong facts stay near a coin flip; seeds: 0.425, 0.483, 0.500
 
 
 def test_reward_model_ranks_held_out_pairs_well():
