@@ -1,7 +1,12 @@
 """Lesson 08 claims, from build/results/08_dpo.json (written by the notebook).
 
-Thresholds: the issue's aim for preference accuracy (>= 80%); agreement with trl at float32
-precision (measured 3.7e-8 on the course tokenizer in a development run)."""
+Each threshold names the spread over seeds 0, 1, 2 it was set from (`make seeds`,
+build/seeds/spread.md; tiny profile, one torch thread): held-out preference accuracy after DPO
+94.0%, 91.9%, 92.7% (the issue's aim: >= 80%); reward margin 0 -> 13.6, 14.5, 15.0; agreement with
+trl's loss at float32 precision (0.0 to 7.5e-9). The judge score falls for every seed (0.875 ->
+0.521, 0.875 -> 0.313, 0.958 -> 0.156, at KL 7.3, 35.5, 25.6 nats): with deterministic
+preferences DPO pushes the rejected answers' probability toward zero (issue 12).
+"""
 import pytest
 
 from course_utils.results import metric
@@ -14,8 +19,8 @@ def test_dpo_raises_held_out_preference_accuracy():
     assert metric(LESSON, "dpo.pref_accuracy_after") >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached: preference accuracy rose 50% -> 95.6%, but the judge score fell "
-                   "0.958 -> 0.406 with KL 36 nats to the reference (beta 0.1, 120 steps: over-optimisation)")
+@pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.521, 0.875 -> "
+                   "0.313, 0.958 -> 0.156) with KL 7-35 nats to the reference (beta 0.1, 120 steps: over-optimisation)")
 def test_dpo_raises_the_judge_score():
     assert metric(LESSON, "dpo.judge_score_after") > metric(LESSON, "dpo.judge_score_before")
 
