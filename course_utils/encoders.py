@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-# Shared with the base-model build: one torch thread while the CPU is oversubscribed.
-from course_utils.seed import fix_threads
+from course_utils import devices
+from course_utils.seed import fix_threads  # the course's one thread rule (seed.py)
 
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -78,11 +78,12 @@ def embed(texts: Sequence[str], tokenizer, encoder: nn.Module, *, max_length: in
 @torch.no_grad()
 def _embed(texts, tokenizer, encoder, max_length, batch_size, normalize) -> torch.Tensor:
     out = []
+    device = devices.device_of(encoder)
     for i in range(0, len(texts), batch_size):
         batch = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt")
+                          max_length=max_length, return_tensors="pt").to(device)
         hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-        out.append(mean_pool(hidden, batch["attention_mask"]))
+        out.append(mean_pool(hidden, batch["attention_mask"]).cpu())  # scikit-learn reads them next
     emb = torch.cat(out)
     return nn.functional.normalize(emb, dim=-1) if normalize else emb
 
@@ -183,7 +184,7 @@ def predict(model: EncoderClassifier, tokenizer, texts: Sequence[str], *, max_le
             batch_size: int = 64) -> np.ndarray:
     """Predicted label ids for ``texts``."""
     model.eval()
-    device = next(model.parameters()).device
+    device = devices.device_of(model)
     preds = []
     fix_threads()
     for i in range(0, len(texts), batch_size):

@@ -178,7 +178,9 @@ def generate_answers(model, tokenizer, questions: Iterable[str], batch_size: int
     questions = [str(q) for q in questions]
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    device = device or next(model.parameters()).device
+    from course_utils import devices
+
+    device = device or devices.device_of(model)
     end_ids = _end_token_ids(tokenizer)
     old_side, set_pad = tokenizer.padding_side, tokenizer.pad_token is None
     was_training = model.training

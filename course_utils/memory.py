@@ -185,6 +185,9 @@ def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tenso
     """
     if "labels" not in batch:
         raise ValueError("batch needs 'labels' (for a causal LM, a copy of input_ids) to compute a loss")
+    from course_utils import devices
+
+    batch = devices.to_device(batch, model)
     params = [p for p in model.parameters()]
     trainable = [p for p in params if p.requires_grad]
     if not trainable:

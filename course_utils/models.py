@@ -140,17 +140,44 @@ def _load_cached(folder: Path, device: str):
 
 
 def _load_hub(model_id: str, dtype: str, device: str):
-    """Load a Hub model and tokenizer safely (needs internet; not run by the offline tests)."""
+    """Load a Hub model and tokenizer safely (needs internet, or the model in the local Hugging
+    Face cache: the tests use a stand-in). The course's chat markers are added as special
+    tokens (:func:`course_utils.chat.add_chat_tokens`), so generation stops at ``<|end|>``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     model = AutoModelForCausalLM.from_pretrained(model_id, trust_remote_code=False, use_safetensors=True,
                                                  dtype=getattr(torch, dtype))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if not getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = chat.CHAT_TEMPLATE
+    chat.add_chat_tokens(model, tokenizer)
+    tokenizer.chat_template = chat.CHAT_TEMPLATE  # the course's format, whatever the model shipped
     return model.to(device).eval(), tokenizer
+
+
+def base_model_source(profile=None) -> str:
+    """Where the base model's files are: the tiny model's cache folder, or the Hub id."""
+    from course_utils import profiles
+
+    if profile is None or isinstance(profile, str):
+        profile = profiles.get_profile(profile, verbose=False)
+    return profile.base_model if not profile.is_tiny else str(base_model_dir())
+
+
+def load_base_model_4bit(profile=None, double_quant: bool = False):
+    """The base model with its Linear layers in NF4 (QLoRA's frozen base, lesson 05), on the GPU
+    when there is one, with the same chat tokens as :func:`load_base_model`'s tokenizer."""
+    from course_utils import profiles, quant
+
+    if profile is None or isinstance(profile, str):
+        profile = profiles.get_profile(profile, verbose=False)
+    if profile.is_tiny and not base_model_dir().exists():
+        load_base_model(profile)  # builds it
+    model = quant.load_4bit(base_model_source(profile), double_quant=double_quant,
+                            device=profile.device if profile.device != "mps" else "cpu")
+    if not profile.is_tiny:
+        from transformers import AutoTokenizer
+
+        chat.add_chat_tokens(model, AutoTokenizer.from_pretrained(profile.base_model))
+    return model.eval()
 
 
 def load_base_model(profile=None, device: str | None = None, log=pretrain_log):

@@ -61,12 +61,12 @@ def quantize_nf4(w: torch.Tensor, blocksize: int = 64) -> tuple[torch.Tensor, to
         raise ValueError(f"blocksize must be an int >= 2, got {blocksize!r}")
     flat = w.detach().float().flatten()
     n_blocks = math.ceil(flat.numel() / blocksize)
-    padded = torch.zeros(n_blocks * blocksize)
+    padded = flat.new_zeros(n_blocks * blocksize)  # on w's device
     padded[: flat.numel()] = flat
     blocks = padded.view(n_blocks, blocksize)
     absmax = blocks.abs().max(dim=1).values
     normed = blocks / absmax.clamp_min(1e-12)[:, None]
-    levels = nf4_levels()
+    levels = nf4_levels().to(flat.device)
     codes = (normed.unsqueeze(-1) - levels).abs().argmin(dim=-1).to(torch.uint8)
     return codes.flatten()[: flat.numel()], absmax
 
@@ -81,7 +81,7 @@ def dequantize_nf4(codes: torch.Tensor, absmax: torch.Tensor, shape: torch.Size 
         raise ValueError(f"{absmax.numel()} block scales for {n} values with blocksize {blocksize}: "
                          f"expected {math.ceil(n / blocksize)}; use the blocksize you quantized with")
     scale = absmax.float().repeat_interleave(blocksize)[:n]
-    return (nf4_levels()[codes.long()] * scale).view(tuple(shape))
+    return (nf4_levels().to(codes.device)[codes.long()] * scale.to(codes.device)).view(tuple(shape))
 
 
 def pack_4bit(codes: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,7 @@ def double_quantize(absmax: torch.Tensor, blocksize: int = 256) -> tuple[torch.T
     mean = absmax.float().mean()
     centred = absmax.float() - mean
     n_blocks = math.ceil(centred.numel() / blocksize)
-    padded = torch.zeros(n_blocks * blocksize)
+    padded = centred.new_zeros(n_blocks * blocksize)
     padded[: centred.numel()] = centred
     blocks = padded.view(n_blocks, blocksize)
     scale = blocks.abs().max(dim=1).values.clamp_min(1e-12) / 127.0
@@ -177,16 +177,25 @@ def linear_shapes_ok_for_bnb(model: torch.nn.Module, blocksize: int = 64) -> dic
             if isinstance(m, torch.nn.Linear) and m.in_features % blocksize}
 
 
-def load_4bit(model_dir: str, compute_dtype: torch.dtype = torch.float32, double_quant: bool = False):
-    """Load a saved causal LM with its Linear layers in NF4 (bitsandbytes); embeddings, norms and
-    (transformers' default) the lm_head stay in full precision. Works on CPU with bitsandbytes >= 0.49."""
+def load_4bit(source: str, compute_dtype: torch.dtype | None = None, double_quant: bool = False,
+              device: str | torch.device | None = None):
+    """Load a causal LM (a saved folder or a Hub id, e.g. ``models.base_model_source(profile)``)
+    with its Linear layers in NF4 (bitsandbytes); embeddings, norms and (transformers' default)
+    the lm_head stay in ``compute_dtype``. ``device`` defaults to the GPU when there is one;
+    ``compute_dtype`` to the autocast dtype there (bf16 or fp16) and fp32 on a CPU, where
+    bitsandbytes >= 0.49 runs 4-bit too."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
+    from course_utils import devices
+
+    device = torch.device(device) if device is not None else torch.device("cuda" if devices.cuda_available() else "cpu")
+    compute_dtype = compute_dtype or devices.autocast_dtype(device) or torch.float32
     cfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                              bnb_4bit_compute_dtype=compute_dtype, bnb_4bit_use_double_quant=double_quant)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=cfg, device_map={"": "cpu"},
+    model = AutoModelForCausalLM.from_pretrained(source, quantization_config=cfg, device_map={"": str(device)},
                                                  dtype=compute_dtype, trust_remote_code=False)
-    keep_trainable_on_cpu(model)
+    if device.type == "cpu":
+        keep_trainable_on_cpu(model)
     return model
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from course_utils import chat, paths
+from course_utils import chat, devices, paths
 
 #: The recipe of lesson 03 in the tiny profile; the profile's ``lesson("03")`` overrides it.
 DEFAULT_RECIPE = {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64,
@@ -76,9 +76,10 @@ def masked_example(tokenizer, prompt: str, completion: str) -> dict[str, list]:
             "tokens": tokenizer.convert_ids_to_tokens(ids)}
 
 
-def collate(tokenizer, rows: list[dict[str, str]], max_length: int = 64) -> dict[str, torch.Tensor]:
+def collate(tokenizer, rows: list[dict[str, str]], max_length: int = 64, device=None) -> dict[str, torch.Tensor]:
     """A right-padded training batch of prompt/completion rows with masked labels (-100 on the
-    prompt and padding): the batch a plain PyTorch SFT loop, or a memory measurement, uses."""
+    prompt and padding): the batch a plain PyTorch SFT loop, or a memory measurement, uses.
+    ``device`` (a device or the model the batch feeds) moves it there."""
     if not rows:
         raise ValueError("no rows to collate")
     exs = [masked_example(tokenizer, r["prompt"], r["completion"]) for r in rows]
@@ -92,7 +93,8 @@ def collate(tokenizer, rows: list[dict[str, str]], max_length: int = 64) -> dict
         ids[i, :n] = torch.tensor(e["input_ids"][:n])
         labels[i, :n] = torch.tensor(e["labels"][:n])
         mask[i, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    return devices.to_device(batch, device) if device is not None else batch
 
 
 # --------------------------------------------------------------------------- training
@@ -149,8 +151,9 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     if missing:
         raise ValueError(f"train_dataset needs 'prompt' and 'completion' columns (missing {sorted(missing)}); "
                          f"use sft.sft_dataset()")
+    if peft_config is None:
+        devices.for_training(model)  # trained weights are fp32; speed comes from autocast (devices.py)
     out_dir = tempfile.mkdtemp(prefix="sft-", dir=_scratch_dir())
-    use_cpu = not torch.cuda.is_available()
     args = SFTConfig(
         output_dir=out_dir, max_steps=-1 if num_epochs else steps, num_train_epochs=num_epochs or 1,
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=64, learning_rate=lr,
@@ -158,11 +161,13 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
         max_length=seq_len, completion_only_loss=True, packing=False, seed=seed, data_seed=seed,
         logging_steps=logging_steps, eval_strategy="steps" if eval_dataset is not None else "no",
         eval_steps=eval_steps or max(1, steps // 10), save_strategy="no", report_to="none",
-        use_cpu=use_cpu, bf16=False, fp16=False, disable_tqdm=True, dataloader_num_workers=0,
+        **devices.trainer_precision(), disable_tqdm=True, dataloader_num_workers=0,
         dataset_num_proc=None, **({"activation_checkpointing": True} if gradient_checkpointing else {}),
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                          processing_class=tokenizer, peft_config=peft_config)
+    if peft_config is not None:
+        devices.for_training(trainer.model)  # the adapters in fp32; the frozen base keeps its dtype
     t0 = time.perf_counter()
     try:
         trainer.train()
@@ -307,7 +312,7 @@ def load_sft_stats(path: Path) -> dict[str, Any]:
                             f"sft.load_sft_model() again to rebuild it") from e
 
 
-def _load_cached(path: Path):
+def _load_cached(path: Path, device: str | torch.device = "cpu"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     needed = ["config.json", "model.safetensors", "tokenizer.json", STATS_FILE]
@@ -322,7 +327,7 @@ def _load_cached(path: Path):
         raise SFTCacheError(f"the cached SFT model {path} could not be loaded ({type(e).__name__}: {e}); "
                             f"delete that folder and call sft.load_sft_model() again to rebuild it") from e
     tokenizer.chat_template = tokenizer.chat_template or chat.CHAT_TEMPLATE
-    return model.eval(), tokenizer
+    return model.to(device).eval(), tokenizer
 
 
 def evaluate(model, tokenizer, n_eval: int | None = None, n_blocks: int = 64) -> dict[str, float]:
@@ -378,7 +383,7 @@ def load_sft_model(profile=None) -> tuple[Any, Any]:
     if not path.exists():
         run = build_sft_model(base, tokenizer, profile)
         save_sft_model(run.model, tokenizer, path, stats_of(run, run.model, tokenizer, profile))
-    return _load_cached(path)
+    return _load_cached(path, profile.device)
 
 
 def sft_model_stats(profile=None) -> dict[str, Any]:

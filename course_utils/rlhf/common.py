@@ -7,14 +7,15 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from course_utils import chat
+from course_utils import chat, devices
 
 
 def trainer_args() -> dict:
-    """Arguments every trl trainer of the course shares: the GPU when there is one, fp32 on a
-    CPU, no gradient checkpointing (the models are small), nothing saved, no tracking service."""
-    on_gpu = torch.cuda.is_available()
-    return dict(use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(), gradient_checkpointing=False,
+    """Arguments every trl trainer of the course shares: the GPU when there is one, with mixed
+    precision by :func:`course_utils.devices.trainer_precision` (bf16 only where native, fp16
+    otherwise), fp32 on a CPU; no gradient checkpointing (the models are small), nothing saved,
+    no tracking service."""
+    return dict(**devices.trainer_precision(), gradient_checkpointing=False,
                 save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0)
 
 
@@ -31,7 +32,8 @@ def quiet(trainer):
 def fresh_copy(model):
     """A trainable deep copy of a model. trl's trainers patch ``forward`` on the models they are
     given (a closure over the original model), and ``copy.deepcopy`` would keep calling the
-    original's weights; the copy gets its class's own ``forward`` back."""
+    original's weights; the copy gets its class's own ``forward`` back. Its weights are fp32
+    (:func:`course_utils.devices.for_training`)."""
     import copy
 
     new = copy.deepcopy(model)
@@ -39,7 +41,7 @@ def fresh_copy(model):
         m.__dict__.pop("forward", None)
     for p in new.parameters():
         p.requires_grad_(True)
-    return new
+    return devices.for_training(new)
 
 
 # ----------------------------------------------------------------------------- masked statistics

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
+from course_utils import devices
 from course_utils.rlhf.common import completion_logps, quiet, trainer_args
 
 
@@ -90,6 +91,7 @@ def train_dpo(model, ref_model, tokenizer, train_dataset, *, steps: int, batch_s
     torch.manual_seed(seed)
     for p in model.parameters():  # full fine-tuning; a copy of a model once used as a frozen reference has none
         p.requires_grad_(True)
+    devices.for_training(model)  # trained weights are fp32; the trainer's autocast gives the speed
     args = dpo_config(tempfile.mkdtemp(prefix="course-dpo-"), steps=steps, batch_size=batch_size,
                       learning_rate=learning_rate, beta=beta, max_length=max_length, seed=seed,
                       logging_steps=logging_steps)

@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from course_utils import devices
 from course_utils.rlhf.common import (entropy_from_logits, forward_response, masked_mean, masked_whiten, pad,
                                       position_ids, sample)
 
@@ -221,6 +222,13 @@ class PPOTrainer:
         self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
         self.reward_fn, self.tokenizer = reward_fn, tokenizer
         self.prompt_ids = [tokenizer(p)["input_ids"] for p in prompts]
+        # one device for the four models (the policy's); trained weights in fp32, speed from autocast
+        self.device = devices.device_of(policy)
+        ref_policy.to(self.device)
+        value_model.to(self.device)
+        devices.for_training(policy)
+        devices.for_training(value_model)
+        self.scaler = devices.grad_scaler(self.device)
         for m in (policy, ref_policy, value_model):
             m.eval()  # no dropout anywhere: log-probs of the rollout and of the update must agree
         # the reference is only ever run under torch.no_grad(); its weights are left untouched
@@ -241,11 +249,12 @@ class PPOTrainer:
     def rollout(self, prompt_ids: list[list[int]]) -> Rollout:
         """Steps 1-4: sample, score, per-token rewards, values and GAE advantages."""
         c, tok = self.config, self.tokenizer
-        qr, attn, ctx = sample(self.policy, tok, prompt_ids, c.max_new_tokens, temperature=c.temperature)
+        with devices.autocast(self.device):
+            qr, attn, ctx = sample(self.policy, tok, prompt_ids, c.max_new_tokens, temperature=c.temperature)
+            logprobs, _ = forward_response(self.policy, qr, attn, ctx, c.temperature)
+            ref_logprobs, _ = forward_response(self.ref_policy, qr, attn, ctx, c.temperature)
+            values = self.value_model(qr, attn)[:, ctx - 1: -1]
         mask = attn[:, ctx:]
-        logprobs, _ = forward_response(self.policy, qr, attn, ctx, c.temperature)
-        ref_logprobs, _ = forward_response(self.ref_policy, qr, attn, ctx, c.temperature)
-        values = self.value_model(qr, attn)[:, ctx - 1: -1]
         responses = [r[m.bool()].tolist() for r, m in zip(qr[:, ctx:].cpu(), mask.cpu())]
         scores = torch.as_tensor(self.reward_fn(prompt_ids, responses), dtype=torch.float).to(qr.device)
         ended = torch.tensor([len(r) > 0 and r[-1] == tok.eos_token_id for r in responses], device=qr.device)
@@ -268,17 +277,20 @@ class PPOTrainer:
             for start in range(0, n, c.mini_batch_size):
                 idx = perm[start:start + c.mini_batch_size]
                 qr, attn, m = ro.query_response[idx], ro.attention_mask[idx], ro.mask[idx]
-                logprobs, logits = forward_response(self.policy, qr, attn, ro.context_len, c.temperature)
-                values = self.value_model(qr, attn)[:, ro.context_len - 1: -1]
+                with devices.autocast(self.device):  # fp32 on a CPU; bf16/fp16 compute on a GPU
+                    logprobs, logits = forward_response(self.policy, qr, attn, ro.context_len, c.temperature)
+                    values = self.value_model(qr, attn)[:, ro.context_len - 1: -1]
                 pg_loss, pg_stats = policy_loss(logprobs, ro.logprobs[idx], ro.advantages[idx], m, c.cliprange)
                 vf_loss, vf_clipfrac = value_loss(values, ro.values[idx], ro.returns[idx], m, c.cliprange_value)
                 entropy = masked_mean(entropy_from_logits(logits), m)
                 loss = pg_loss + c.vf_coef * vf_loss - c.ent_coef * entropy
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                self.scaler.scale(loss).backward()  # the scaler is a pass-through except under fp16
+                self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
                                          c.max_grad_norm)
-                self.optimizer.step()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
                 for k, v in (("pg_loss", pg_loss.item()), ("vf_loss", vf_loss.item()), ("vf_clipfrac", vf_clipfrac),
                              ("entropy", entropy.item()), *pg_stats.items()):
                     logs[k].append(v)

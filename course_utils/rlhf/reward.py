@@ -18,7 +18,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from course_utils import paths
+from course_utils import devices, paths
 from course_utils.rlhf.common import pad, quiet, trainer_args
 
 DEFECTS = ("wrong", "unsafe", "rude", "rambling")
@@ -159,7 +159,7 @@ def train_reward_model(causal_lm, tokenizer, train_dataset, *, steps: int, batch
         raise ValueError(f"the preference data set lacks column(s) {sorted(missing)}; "
                          f"use course_utils.data.load('preferences', 'train')")
     torch.manual_seed(seed)
-    rm = make_reward_model(causal_lm, tokenizer)
+    rm = devices.for_training(make_reward_model(causal_lm, tokenizer))  # fp32 weights; autocast on a GPU
     out = tempfile.mkdtemp(prefix="course-rm-")
     args = reward_config(out, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                          max_length=max_length, seed=seed, logging_steps=logging_steps)
@@ -235,7 +235,7 @@ def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = F
     if path.exists() and not retrain:
         if verbose:
             print(f"reward model loaded from cache: {path}")
-        rm = AutoModelForSequenceClassification.from_pretrained(path)
+        rm = AutoModelForSequenceClassification.from_pretrained(path).to(devices.device_of(start))
         tok = AutoTokenizer.from_pretrained(path)
         info = json.loads((path / "course_info.json").read_text())
         return rm.eval(), tok, {**info, "path": str(path), "trained_now": False}

@@ -117,13 +117,14 @@ def test_hub_profile_uses_safe_loading(monkeypatch):
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", staticmethod(fake_model))
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", staticmethod(lambda model_id, **k: FakeTok()))
+    monkeypatch.setattr(models.chat, "add_chat_tokens", lambda m, t: calls.setdefault("chat_tokens", True))
     hub = profiles.Profile(name="hub", reason="test", device="cuda", dtype="bfloat16", base_model="org/some-model")
     model, tok = models.load_base_model(hub)
     model_id, kwargs = calls["model"]
     assert model_id == "org/some-model"
     assert kwargs["trust_remote_code"] is False and kwargs["use_safetensors"] is True
     assert kwargs["dtype"] is torch.bfloat16 and calls["device"] == "cuda"
-    assert tok.pad_token == "</s>" and tok.chat_template  # pad falls back to eos; chat format set
+    assert calls["chat_tokens"] and tok.chat_template == models.chat.CHAT_TEMPLATE  # test_gpu_path checks the tokens
 
 
 def test_thread_count_does_not_follow_the_machine_load(monkeypatch):
