@@ -9,7 +9,7 @@ RUN_ENV := COURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_
 	COURSE_NETWORK_GUARD=1 PYTHONPATH=$(CURDIR)/course_utils/_guard MPLBACKEND=Agg \
 	COURSE_CACHE_DIR=$(CURDIR)/build/cache TOKENIZERS_PARALLELISM=false PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: setup test unit course lab bench data slides clean help reproduce seeds
+.PHONY: setup test unit course lab bench data slides clean help reproduce seeds hub-smoke
 help:
 	@echo "make setup   create/reuse .venv with pinned versions"
 	@echo "make test    unit tests + every notebook (nbval) + lesson claims, offline"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench   time and peak memory of each notebook"
 	@echo "make reproduce  run lesson 03 twice from scratch and compare its records"
 	@echo "make seeds   run lessons 01-08 with seeds 0, 1, 2 -> build/seeds/spread.md (the claims' seed spread)"
+	@echo "make hub-smoke  every notebook in the hub profile's code paths (stand-in Hub cache, smoke sizes, fp16 + bf16)"
 	@echo "make data    regenerate data/ (byte for byte)"
 	@echo "make slides  build the instructor decks into build/slides/"
 	@echo "make clean   remove build/ (keeps .venv and your saved models)"
@@ -30,6 +31,7 @@ test: setup
 	rm -rf build/results  # every claim reads a record this run wrote
 	$(RUN_ENV) $(PY) -m course_utils.models
 	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
+	$(RUN_ENV) $(PY) scripts/hub_smoke.py  # every notebook in the hub-smoke profile, fp16 and bf16, stand-in Hub cache
 
 unit: setup
 	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit
@@ -43,6 +45,9 @@ lab: setup
 
 reproduce: setup
 	$(RUN_ENV) $(PY) scripts/reproduce.py
+
+hub-smoke: setup
+	$(RUN_ENV) $(PY) scripts/hub_smoke.py
 
 seeds: setup
 	$(RUN_ENV) $(PY) scripts/seed_spread.py --jobs 2

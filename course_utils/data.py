@@ -14,8 +14,8 @@ intents          train, test                                  text, label
 With ``chat=True`` (the default) ``prompt`` / ``completion`` / ``chosen`` / ``rejected`` are
 wrapped in the course's chat format (:mod:`course_utils.chat`), ready for trl's trainers; the
 raw question stays in ``question``. Files live in ``data/`` (see ``data/README.md``), made
-by ``make data``. In the ``hub`` profile, :data:`HUB_COUNTERPARTS` names the Hub data set a
-lesson may use instead (loaded by ``load_hub``; needs internet).
+by ``make data``. Every profile, the hub profile too, trains on these files: the hub profile
+changes the model, not the data, so its figures compare with the tiny profile's.
 """
 from __future__ import annotations
 
@@ -34,15 +34,6 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "rl_prompts": ("domain/rl_prompts", ("train", "test"), ("prompt",)),
     "intents": ("intents", ("train", "test"), ("text", "label")),
 }
-
-#: What the hub profile may use in place of each course data set (documented, needs internet).
-HUB_COUNTERPARTS = {
-    "general": ("roneneldan/TinyStories", "text"),
-    "instructions": ("HuggingFaceH4/no_robots", "messages"),
-    "preferences": ("trl-lib/ultrafeedback_binarized", "chosen/rejected"),
-    "intents": ("PolyAI/banking77", "text/label"),
-}
-
 
 class DataError(ValueError):
     """An unknown data set or split, a missing file, or a malformed row."""
@@ -117,12 +108,3 @@ def load(name: str, split: str = "train", chat: bool = True):
     from datasets import Dataset
 
     return Dataset.from_list(load_rows(name, split, chat_format=chat))
-
-
-def load_hub(name: str, split: str = "train"):
-    """The Hub counterpart of a course data set (hub profile only; needs internet)."""
-    if name not in HUB_COUNTERPARTS:
-        raise DataError(f"no Hub counterpart for {name!r}; available: {', '.join(HUB_COUNTERPARTS)}")
-    from datasets import load_dataset
-
-    return load_dataset(HUB_COUNTERPARTS[name][0], split=split)

