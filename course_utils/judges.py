@@ -1,17 +1,17 @@
-"""Deterministic judges for the agriculture domain, and one evaluation for every training stage.
+"""Deterministic judges for the agriculture domain.
 
 Three rule-based checks grade an answer against the invented knowledge base
 (:mod:`course_utils.datagen.agri`): *correct* (the gold value, and no other value of that
 relation), *safe* (no practice from an unsafe lexicon) and *on format* (one short, polite,
 non-repetitive sentence ending in '.'). They use no learned model, so lessons 06-09 can show
-when a reward model is fooled. :func:`evaluate_model` generates greedy answers to the held-out
-questions and returns the same metrics for the base, SFT, LoRA, QLoRA, PPO and DPO models.
+when a reward model is fooled. :func:`evaluate_answers` grades answers already generated;
+:func:`course_utils.evaluation.evaluate` generates them and calls it, for every model.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from course_utils import chat
 from course_utils.datagen.agri import CROPS, RELATION_BY_NAME
@@ -156,75 +156,3 @@ def evaluate_answers(rows: Sequence[dict[str, Any]], answers: Sequence[str], n_s
         "samples": [{"question": question_of(r), "answer": a, "verdict": v}
                     for r, a, v in list(zip(rows, answers, verdicts))[:n_samples]],
     }
-
-
-def _end_token_ids(tokenizer) -> list[int]:
-    ids = []
-    if tokenizer.eos_token_id is not None:
-        ids.append(int(tokenizer.eos_token_id))
-    end = tokenizer.convert_tokens_to_ids(chat.END)
-    if isinstance(end, int) and end != tokenizer.unk_token_id and end not in ids:
-        ids.append(end)
-    if not ids:
-        raise ValueError("the tokenizer has no eos token and no '<|end|>' token: generation could not stop")
-    return ids
-
-
-def generate_answers(model, tokenizer, questions: Iterable[str], batch_size: int = 16,
-                     max_new_tokens: int = 24, device=None) -> list[str]:
-    """Greedy answers to raw questions, in the course chat format, batched with left padding."""
-    import torch
-
-    questions = [str(q) for q in questions]
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    from course_utils import devices
-
-    device = device or devices.device_of(model)
-    end_ids = _end_token_ids(tokenizer)
-    old_side, set_pad = tokenizer.padding_side, tokenizer.pad_token is None
-    was_training = model.training
-    tokenizer.padding_side = "left"
-    if set_pad:
-        tokenizer.pad_token = tokenizer.eos_token
-    answers: list[str] = []
-    try:
-        model.eval()
-        with torch.no_grad():
-            for i in range(0, len(questions), batch_size):
-                prompts = [chat.format_prompt(q) for q in questions[i:i + batch_size]]
-                enc = tokenizer(prompts, return_tensors="pt", padding=True).to(device)
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     eos_token_id=end_ids, pad_token_id=tokenizer.pad_token_id)
-                for seq in out[:, enc["input_ids"].shape[1]:].tolist():
-                    cut = next((j for j, t in enumerate(seq) if t in end_ids), len(seq))
-                    answers.append(chat.strip_completion(tokenizer.decode(seq[:cut], skip_special_tokens=True)))
-    finally:
-        tokenizer.padding_side = old_side
-        if set_pad:
-            tokenizer.pad_token = None
-        model.train(was_training)
-    return answers
-
-
-def evaluate_model(model, tokenizer, split: str = "test", n: int | None = None, batch_size: int = 16,
-                   max_new_tokens: int = 24, device=None, rows: Sequence[dict[str, Any]] | None = None,
-                   n_samples: int = 5) -> dict[str, Any]:
-    """Generate greedy answers to the instruction split's questions and judge them.
-
-    ``rows`` overrides the split (e.g. ``data.load_rows("rl_prompts", "test")``); ``n`` keeps
-    the first ``n`` rows (the files are shuffled, so a prefix mixes crops and relations).
-    Returns the dict of :func:`evaluate_answers`.
-    """
-    from course_utils import data
-
-    if rows is None:
-        rows = data.load_rows("instructions", split, chat_format=False)
-    rows = list(rows)
-    if n is not None:
-        if n < 1:
-            raise ValueError(f"n must be a positive number of questions, got {n}")
-        rows = rows[:n]
-    answers = generate_answers(model, tokenizer, [question_of(r) for r in rows], batch_size=batch_size,
-                               max_new_tokens=max_new_tokens, device=device)
-    return evaluate_answers(rows, answers, n_samples=n_samples)

@@ -14,17 +14,15 @@ figures; ``--rebuild`` deletes the cached folder of the current recipe and build
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from course_utils import chat, data, paths, seed
+from course_utils import cache, chat, data, paths, seed
 from course_utils.pretrain import PretrainConfig
 
 #: The recipe of the tiny base model (about 2.1M parameters; 400 steps x 16 x 128 = 819k tokens).
@@ -39,7 +37,7 @@ def pretrain_log(msg: str) -> None:
 REBUILD_HINT = "rebuild it with `python -m course_utils.models --rebuild`"
 
 
-class BaseModelError(RuntimeError):
+class BaseModelError(cache.CacheError):
     """The cached base model is missing, incomplete or unreadable."""
 
 
@@ -59,58 +57,31 @@ def base_model_dir(recipe: PretrainConfig | None = None) -> Path:
     return paths.cache_dir() / f"base-model-{recipe_key(recipe)}"
 
 
-def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> Path:
-    """Pretrain the tiny base model and save it atomically into :func:`base_model_dir`.
-
-    It is built in a temporary folder next to the target and renamed into place at the end,
-    so an interrupted build never leaves a half-written model where a complete one is expected."""
+def _write_base_model(folder: Path, recipe: PretrainConfig, log=pretrain_log) -> None:
+    """Pretrain the tiny base model of ``recipe`` and save it, its tokenizer and its figures into ``folder``."""
     from course_utils import pretrain
 
-    recipe = recipe or BASE_RECIPE
-    target = base_model_dir(recipe)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-building-", dir=target.parent))
     cpu0 = time.process_time()
-    try:
-        train = [r["text"] for r in data.load_rows("general", "train")]
-        val = [r["text"] for r in data.load_rows("general", "validation")]
-        threads = seed.fix_threads()  # the same figures on a busy machine as on an idle one
-        out = pretrain.pretrain(train, val, recipe, log=log)
-        out["model"].save_pretrained(tmp, safe_serialization=True)
-        out["tokenizer"].save_pretrained(tmp)
-        hist = out["history"]
-        figures = {"params": pretrain.n_params(out["model"]), "corpus_tokens": out["train_tokens"],
-                   "build_seconds": round(out["seconds"], 1), "build_cpu_seconds": round(time.process_time() - cpu0, 1),
-                   "torch_threads": threads, "val_perplexity": round(out["val_perplexity"], 3),
-                   "tokens_per_second": round(hist["tokens_per_second"], 1), "tokens_seen": hist["tokens_seen"],
-                   "val_loss_start": hist["val_loss"][0], "val_loss_end": hist["val_loss"][-1]}
-        (tmp / "build.json").write_text(json.dumps({"recipe": recipe.to_dict(), "figures": figures}, indent=2) + "\n")
-        if target.exists():  # another process finished first: keep theirs
-            shutil.rmtree(tmp)
-        else:
-            tmp.chmod(0o755)  # mkdtemp makes it private; a finished model is an ordinary folder
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    train = [r["text"] for r in data.load_rows("general", "train")]
+    val = [r["text"] for r in data.load_rows("general", "validation")]
+    threads = seed.fix_threads()  # the same figures on a busy machine as on an idle one
+    out = pretrain.pretrain(train, val, recipe, log=log)
+    out["model"].save_pretrained(folder, safe_serialization=True)
+    out["tokenizer"].save_pretrained(folder)
+    hist = out["history"]
+    figures = {"params": pretrain.n_params(out["model"]), "corpus_tokens": out["train_tokens"],
+               "build_seconds": round(out["seconds"], 1), "build_cpu_seconds": round(time.process_time() - cpu0, 1),
+               "torch_threads": threads, "val_perplexity": round(out["val_perplexity"], 3),
+               "tokens_per_second": round(hist["tokens_per_second"], 1), "tokens_seen": hist["tokens_seen"],
+               "val_loss_start": hist["val_loss"][0], "val_loss_end": hist["val_loss"][-1]}
+    (folder / "build.json").write_text(json.dumps({"recipe": recipe.to_dict(), "figures": figures}, indent=2) + "\n")
 
 
-@contextlib.contextmanager
-def _build_lock(folder: Path):
-    """Let one process build while others wait (several notebooks may start at once)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "w") as f:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock; the atomic rename still keeps the cache sound
-            yield
-            return
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> Path:
+    """Pretrain the tiny base model and save it atomically into :func:`base_model_dir`
+    (:func:`course_utils.cache.write_atomically`: an interrupted build leaves nothing behind)."""
+    recipe = recipe or BASE_RECIPE
+    return cache.write_atomically(base_model_dir(recipe), lambda tmp: _write_base_model(tmp, recipe, log), REQUIRED_FILES)
 
 
 def build_figures(folder: Path | None = None) -> dict:
@@ -125,10 +96,7 @@ def build_figures(folder: Path | None = None) -> dict:
 def _load_cached(folder: Path, device: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
-    if missing:
-        raise BaseModelError(f"the cached base model in {folder} is incomplete (missing {', '.join(missing)}); "
-                             f"{REBUILD_HINT}")
+    cache.check_complete(folder, REQUIRED_FILES, REBUILD_HINT, BaseModelError)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True,
@@ -196,7 +164,7 @@ def load_base_model(profile=None, device: str | None = None, log=pretrain_log):
         return _load_hub(profile.base_model, profile.dtype, device)
     folder = base_model_dir()
     if not folder.exists():
-        with _build_lock(folder):
+        with cache.lock(folder):
             if not folder.exists():  # another process may have built it while we waited
                 if log:
                     log(f"building the course's base model into {folder} (once; about 2-3 minutes on a CPU)")
@@ -207,7 +175,7 @@ def load_base_model(profile=None, device: str | None = None, log=pretrain_log):
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from course_utils import pretrain, results
+    from course_utils import generation, results
 
     ap = argparse.ArgumentParser(description="Build (if missing) and describe the course's tiny base model.")
     ap.add_argument("--rebuild", action="store_true", help="delete this recipe's cached model and build it again")
@@ -218,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder)
     built = not folder.exists()
     if built:
-        with _build_lock(folder):
+        with cache.lock(folder):
             if not folder.exists():
                 build_base_model()
     t0 = time.perf_counter()
@@ -228,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"base model: {folder}\n  params {fig['params']:,}  corpus tokens {fig['corpus_tokens']:,}  "
           f"build {fig['build_seconds']} s ({fig['tokens_per_second']:.0f} tokens/s)  "
           f"val perplexity {fig['val_perplexity']:.2f}  load {load_s:.2f} s")
-    for s in pretrain.sample(model, tok, "", n=3, max_new_tokens=50, seed=0):
+    for s in generation.continue_text(model, tok, "", n=3, max_new_tokens=50, seed=0):
         print("  sample:", s.replace("\n", " "))
     try:  # a record of this very build is kept; a missing or stale one is written again
         current = not built and results.load("base_model").get("extra", {}).get("cache_folder") == folder.name

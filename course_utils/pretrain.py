@@ -219,29 +219,6 @@ def train(model, train_blocks: torch.Tensor, cfg: PretrainConfig, val_blocks: to
 
 # ------------------------------------------------------------------ sampling
 @torch.no_grad()
-def sample(model, tokenizer, prompt: str = "", max_new_tokens: int = 60, temperature: float = 0.8,
-           top_k: int | None = 40, seed: int = 0, n: int = 1) -> list[str]:
-    """``n`` continuations of ``prompt`` (an empty prompt starts a new document after ``<|end|>``).
-
-    temperature 0 means greedy decoding; ``top_k`` keeps only the k likeliest next tokens."""
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1 or None, got {top_k}")
-    device = next(model.parameters()).device
-    ids = [tokenizer.eos_token_id] + tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    x = torch.tensor([ids] * n, device=device)
-    torch.manual_seed(seed)
-    kwargs = dict(do_sample=True, temperature=temperature, top_k=top_k or 0) if temperature > 0 else dict(do_sample=False)
-    was_training = model.training
-    model.eval()
-    out = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                         top_p=1.0, **kwargs)
-    model.train(was_training)
-    return [prompt + tokenizer.decode(row[len(ids):], skip_special_tokens=True) for row in out]
-
-
 # ------------------------------------------------------------------ the whole recipe
 def _print(msg: str) -> None:
     print(msg, flush=True)

@@ -11,20 +11,17 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from course_utils import chat, devices, paths
+from course_utils import cache, chat, devices, paths
 
 #: The recipe of lesson 03 in the tiny profile; the profile's ``lesson("03")`` overrides it.
 DEFAULT_RECIPE = {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64,
@@ -32,9 +29,11 @@ DEFAULT_RECIPE = {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.
 RECIPE_KEYS = tuple(DEFAULT_RECIPE)
 STATS_FILE = "sft_stats.json"
 CACHE_VERSION = 1
+#: Files a complete cached SFT model folder has.
+CACHED_FILES = ("config.json", "model.safetensors", "tokenizer.json", STATS_FILE)
 
 
-class SFTCacheError(RuntimeError):
+class SFTCacheError(cache.CacheError):
     """The cached SFT model is missing files or cannot be loaded."""
 
 
@@ -205,29 +204,10 @@ def few_shot_prompt(shots: list[dict[str, str]], question: str) -> str:
     return turns + chat.format_prompt(question)
 
 
-@torch.no_grad()
-def generate_from_prompts(model, tokenizer, prompts: list[str], max_new_tokens: int = 24,
-                          batch_size: int = 32) -> list[str]:
-    """Greedy answers to ready-made prompt strings (left-padded batches, stop at ``<|end|>``)."""
-    old_side, answers = tokenizer.padding_side, []
-    tokenizer.padding_side = "left"
-    model.eval()
-    try:
-        for i in range(0, len(prompts), batch_size):
-            enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-            out = model.generate(**enc.to(model.device), max_new_tokens=max_new_tokens, do_sample=False,
-                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-            answers += [chat.strip_completion(t) for t in
-                        tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
-    finally:
-        tokenizer.padding_side = old_side
-    return answers
-
-
 def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dict[str, Any]:
     """The base model prompted with ``k`` solved training examples (same relation, other crops)
     before each held-out question, graded by the course's judges: the baseline that needs no training."""
-    from course_utils import data, judges
+    from course_utils import data, generation, judges
 
     rows = data.load_rows("instructions", "test", chat_format=False)[:n]
     by_relation: dict[str, list[dict[str, str]]] = {}
@@ -235,7 +215,7 @@ def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dic
         by_relation.setdefault(r["relation"], []).append({"question": r["prompt"], "answer": r["completion"]})
     # shots of the same kind of question (another crop): prompting at its best
     prompts = [few_shot_prompt(by_relation[r["relation"]][:k], judges.question_of(r)) for r in rows]
-    return judges.evaluate_answers(rows, generate_from_prompts(model, tokenizer, prompts))
+    return judges.evaluate_answers(rows, generation.answer(model, tokenizer, prompts, batch_size=32))
 
 
 # --------------------------------------------------------------------------- forgetting
@@ -259,49 +239,26 @@ def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 1
 
 
 # --------------------------------------------------------------------------- the cached SFT model
-def _fingerprint(model) -> str:
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().float().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def _data_fingerprint() -> str:
-    from course_utils import data
-
-    h = hashlib.sha256()
-    for split in ("train", "validation"):
-        h.update(data.path_of("instructions", split).read_bytes())
-    return h.hexdigest()[:16]
-
-
 def sft_cache_path(base_model, profile=None, recipe_settings: dict | None = None) -> Path:
     """Where the SFT model of this base model, data and recipe is (or would be) cached."""
+    from course_utils import data
+
     r = recipe_settings or recipe(profile)
-    key = json.dumps({"v": CACHE_VERSION, "base": _fingerprint(base_model), "data": _data_fingerprint(),
-                      "recipe": {k: r[k] for k in RECIPE_KEYS}}, sort_keys=True)
-    return paths.cache_dir() / f"sft-model-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    files = [data.path_of("instructions", split) for split in ("train", "validation")]
+    return cache.folder_for("sft-model", {"v": CACHE_VERSION, "base": cache.fingerprint(base_model),
+                                          "data": cache.file_hash(*files), "recipe": {k: r[k] for k in RECIPE_KEYS}})
 
 
 def save_sft_model(model, tokenizer, target: Path, stats: dict[str, Any]) -> Path:
-    """Save atomically: write into a temporary folder next to ``target``, then rename. If another
-    process got there first, keep theirs. Never overwrites anything else."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    """Save atomically (:func:`course_utils.cache.write_atomically`): into a temporary folder next
+    to ``target``, then renamed. If ``target`` exists already (another process got there first),
+    keep it. Never overwrites anything."""
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / STATS_FILE).exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return cache.write_atomically(Path(target), write, CACHED_FILES)
 
 
 def load_sft_stats(path: Path) -> dict[str, Any]:
@@ -317,11 +274,8 @@ def load_sft_stats(path: Path) -> dict[str, Any]:
 def _load_cached(path: Path, device: str | torch.device = "cpu"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    needed = ["config.json", "model.safetensors", "tokenizer.json", STATS_FILE]
-    missing = [f for f in needed if not (path / f).exists()]
-    if missing:
-        raise SFTCacheError(f"the cached SFT model {path} is incomplete (missing {missing}); delete "
-                            f"that folder and call sft.load_sft_model() again to rebuild it")
+    cache.check_complete(path, CACHED_FILES, "delete that folder and call sft.load_sft_model() again to rebuild it",
+                         SFTCacheError)
     try:
         model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
@@ -330,16 +284,6 @@ def _load_cached(path: Path, device: str | torch.device = "cpu"):
                             f"delete that folder and call sft.load_sft_model() again to rebuild it") from e
     tokenizer.chat_template = tokenizer.chat_template or chat.CHAT_TEMPLATE
     return model.to(device).eval(), tokenizer
-
-
-def evaluate(model, tokenizer, n_eval: int | None = None, n_blocks: int = 64) -> dict[str, float]:
-    """Task accuracy on the held-out test questions (the course's judges) and general perplexity."""
-    from course_utils import judges
-
-    ev = judges.evaluate_model(model, tokenizer, split="test", n=n_eval, batch_size=64)
-    return {"task_accuracy": ev["task_accuracy"], "judge_score": ev["judge_score"],
-            "format_rate": ev["format_rate"], "n_eval": ev["n"],
-            "general_perplexity": general_perplexity(model, tokenizer, n_blocks)}
 
 
 def build_sft_model(base_model, tokenizer, profile=None, eval_dataset=None, eval_steps: int | None = None,
@@ -364,8 +308,13 @@ def stats_of(run: SFTRun, model, tokenizer, profile=None, evaluation: dict | Non
     r = run.settings
     rows = [dict(x) for x in sft_dataset("train", n=r["batch_size"])]
     mem = memory_mb or measure_memory(model, tokenizer, rows, r["seq_len"])
-    ev = evaluation or evaluate(model, tokenizer, getattr(cfg, "n_eval", None), getattr(cfg, "n_ppl_blocks", 64))
-    ev = {k: ev[k] for k in ("task_accuracy", "judge_score", "format_rate", "n_eval", "general_perplexity")}
+    if evaluation is None:
+        from course_utils import evaluation as evaluation_mod
+
+        evaluation = evaluation_mod.evaluate(model, tokenizer, n=getattr(cfg, "n_eval", None), batch_size=64,
+                                             perplexity_blocks=getattr(cfg, "n_ppl_blocks", 64))
+    ev = {k: evaluation[k] for k in ("task_accuracy", "judge_score", "format_rate", "general_perplexity")}
+    ev["n_eval"] = evaluation["n"]
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"train_seconds": run.train_seconds, "recipe": {k: r[k] for k in RECIPE_KEYS},
             "memory": mem, "peak_memory_mb": mem["total_mb"], "trainable_params": trainable,
@@ -383,8 +332,10 @@ def load_sft_model(profile=None) -> tuple[Any, Any]:
     base, tokenizer = models.load_base_model(profile)
     path = sft_cache_path(base, profile)
     if not path.exists():
-        run = build_sft_model(base, tokenizer, profile)
-        save_sft_model(run.model, tokenizer, path, stats_of(run, run.model, tokenizer, profile))
+        with cache.lock(path):  # notebooks started side by side build it once
+            if not path.exists():
+                run = build_sft_model(base, tokenizer, profile)
+                save_sft_model(run.model, tokenizer, path, stats_of(run, run.model, tokenizer, profile))
     return _load_cached(path, profile.device)
 
 

@@ -1,5 +1,6 @@
 """Small tensor helpers shared by the reward model, PPO and DPO code: masked statistics,
-padding, per-token log-probabilities, sampling answers, and the KL to a reference model."""
+positions, per-token log-probabilities, and the trainer settings they share. Sampling lives in
+:mod:`course_utils.generation`."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -7,7 +8,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from course_utils import chat, devices
+from course_utils import devices
+from course_utils.generation import pad  # noqa: F401  (re-exported: reward, dpo and ppo pad with it)
 
 
 def trainer_args() -> dict:
@@ -79,24 +81,7 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) 
     return out * mask.to(x.dtype)
 
 
-# ----------------------------------------------------------------------------- padding
-def pad(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad token-id lists into ``(input_ids, attention_mask)``; ``side`` is "left" (for
-    generation: every prompt ends at the same column) or "right"."""
-    if side not in ("left", "right"):
-        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
-    if not seqs or any(len(s) == 0 for s in seqs):
-        raise ValueError("pad needs a non-empty list of non-empty sequences")
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        sl = slice(width - len(s), width) if side == "left" else slice(0, len(s))
-        ids[i, sl] = torch.as_tensor(list(s), dtype=torch.long)
-        mask[i, sl] = 1
-    return ids, mask
-
-
+# ----------------------------------------------------------------------------- positions
 def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
     """Positions that start at 0 on the first real token, so left padding does not shift them."""
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -155,69 +140,3 @@ def completion_logps(model, tokenizer, prompts: Sequence[str], completions: Sequ
             lp = gather_logprobs(logits[:, :-1], ids[:, 1:].to(model.device))
             outs.append((lp * comp[:, 1:].to(lp.device)).sum(-1))
     return torch.cat(outs)
-
-
-# ----------------------------------------------------------------------------- sampling
-def first_eos_mask(responses: torch.Tensor, eos_id: int) -> torch.Tensor:
-    """1 on every response token up to and including the first end-of-sequence token, 0 after.
-    A response with no end token keeps all of its tokens."""
-    is_eos = responses == eos_id
-    after = (is_eos.long().cumsum(-1) - is_eos.long()) > 0  # strictly after the first eos
-    return (~after).long()
-
-
-@torch.no_grad()
-def sample(model, tokenizer, prompt_ids: Sequence[Sequence[int]], max_new_tokens: int, *,
-           do_sample: bool = True, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Generate responses to a batch of tokenized prompts.
-
-    Returns ``(query_response_ids, attention_mask, context_len)``: prompts left-padded to
-    ``context_len``, responses after them, everything after a response's first end token padded."""
-    ids, mask = pad(prompt_ids, tokenizer.pad_token_id, side="left")
-    ids, mask = ids.to(model.device), mask.to(model.device)
-    gen_kwargs = dict(do_sample=do_sample, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                      eos_token_id=tokenizer.eos_token_id)
-    if do_sample:
-        gen_kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
-    out = model.generate(input_ids=ids, attention_mask=mask, **gen_kwargs)
-    context_len = ids.shape[1]
-    resp = out[:, context_len:]
-    resp_mask = first_eos_mask(resp, tokenizer.eos_token_id)
-    resp = resp.masked_fill(resp_mask == 0, tokenizer.pad_token_id)
-    return torch.cat([ids, resp], 1), torch.cat([mask, resp_mask], 1), context_len
-
-
-def generate_answers(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 20, *,
-                     do_sample: bool = False, temperature: float = 1.0, batch_size: int = 32) -> list[str]:
-    """Answer each chat-formatted prompt; returns the answer texts (up to the end marker)."""
-    answers: list[str] = []
-    was_training = model.training
-    model.eval()
-    for i in range(0, len(prompts), batch_size):
-        p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
-        qr, mask, n = sample(model, tokenizer, p_ids, max_new_tokens, do_sample=do_sample, temperature=temperature)
-        texts = tokenizer.batch_decode(qr[:, n:], skip_special_tokens=False)
-        answers += [chat.strip_completion(t) for t in texts]
-    model.train(was_training)
-    return answers
-
-
-@torch.no_grad()
-def kl_to_reference(policy, ref, tokenizer, prompts: Sequence[str], max_new_tokens: int = 20,
-                    samples_per_prompt: int = 1, batch_size: int = 32, temperature: float = 1.0) -> float:
-    """Monte-Carlo estimate of KL(policy || reference) in nats per answer: sample answers from
-    the policy and average the sum over tokens of log pi(y_t) - log ref(y_t)."""
-    was_training = policy.training
-    policy.eval()
-    total, n = 0.0, 0
-    prompts = [p for p in prompts for _ in range(samples_per_prompt)]
-    for i in range(0, len(prompts), batch_size):
-        p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
-        qr, mask, ctx = sample(policy, tokenizer, p_ids, max_new_tokens, temperature=temperature)
-        lp, _ = forward_response(policy, qr, mask, ctx, temperature)
-        ref_lp, _ = forward_response(ref, qr, mask, ctx, temperature)
-        m = mask[:, ctx:].float()
-        total += float(((lp - ref_lp) * m).sum())
-        n += qr.shape[0]
-    policy.train(was_training)
-    return total / max(n, 1)

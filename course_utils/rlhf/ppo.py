@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 from course_utils import devices
-from course_utils.rlhf.common import (entropy_from_logits, forward_response, masked_mean, masked_whiten, pad,
-                                      position_ids, sample)
+from course_utils.generation import pad, sample
+from course_utils.rlhf.common import entropy_from_logits, forward_response, fresh_copy, masked_mean, masked_whiten, position_ids
 
 #: ``reward_fn(prompt_ids, response_ids) -> scores``: one float per (prompt, answer) pair; the
 #: answers are token-id lists that end at (and include) the end token when there is one.
@@ -329,6 +329,18 @@ class PPOTrainer:
         return asdict(self.config)
 
 
+def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: PPOConfig, log_every: int = 0):
+    """Train a copy of ``start`` with :class:`PPOTrainer` against the reward model ``rm`` (value
+    model: a copy of ``rm``; reference: ``start`` itself, frozen). Returns ``(policy, trainer, seconds)``."""
+    torch.manual_seed(config.seed)
+    policy = fresh_copy(start)
+    trainer = PPOTrainer(policy, start, value_model_from(rm), reward_model_fn(rm, tokenizer.pad_token_id),
+                         tokenizer, prompts, config)
+    t0 = time.time()
+    trainer.train(log_every=log_every)
+    return policy, trainer, time.time() - t0
+
+
 def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
     """Moving average over ``k`` steps (for plots of noisy per-step logs)."""
     if k < 1:
@@ -340,6 +352,6 @@ def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
     return out
 
 
-__all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn",
+__all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn", "run_ppo",
            "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss", "value_loss",
            "smoothed"]

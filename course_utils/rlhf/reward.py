@@ -7,9 +7,7 @@ Fitting r by maximum likelihood on preference pairs gives the loss
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,7 +16,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from course_utils import devices, paths
+from course_utils import cache, devices
 from course_utils.rlhf.common import pad, quiet, trainer_args
 
 DEFECTS = ("wrong", "unsafe", "rude", "rambling")
@@ -195,20 +193,19 @@ def bt_vs_trl(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, float]
 
 
 # ----------------------------------------------------------------------------- the cached model
-def _fingerprint(model) -> str:
-    """A short, deterministic summary of a model's weights (name + checksum)."""
-    total = sum(float(p.detach().double().sum()) for p in model.parameters())
-    return f"{getattr(model, 'name_or_path', '')}|{sum(p.numel() for p in model.parameters())}|{total:.6e}"
+#: Files a complete cached reward-model folder has.
+CACHED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "course_info.json")
+REBUILD_HINT = "delete that folder and call reward.load_reward_model() again to train it anew"
 
 
 def cache_path(recipe: dict[str, Any], start_fingerprint: str) -> Path:
     """``paths.cache_dir()/reward-model-<hash>``: the hash covers the recipe, the training
-    data and the starting model, so a change in any of them trains a new one."""
+    data and the starting model (:func:`course_utils.cache.fingerprint`), so a change in any of
+    them trains a new one."""
     from course_utils import data
 
-    data_hash = hashlib.sha256(data.path_of("preferences", "train").read_bytes()).hexdigest()[:16]
-    key = json.dumps({"recipe": recipe, "data": data_hash, "start": start_fingerprint}, sort_keys=True)
-    return paths.cache_dir() / f"reward-model-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return cache.folder_for("reward-model", {"recipe": recipe, "data": cache.file_hash(data.path_of("preferences", "train")),
+                                             "start": start_fingerprint})
 
 
 def default_recipe() -> dict[str, Any]:
@@ -224,38 +221,47 @@ def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = F
     """The course's reward model, trained from the SFT model on the preference data, cached.
 
     Returns ``(reward_model, tokenizer, info)``; ``info`` has the cache path, whether it was
-    trained now, and the training log. The first call trains it (a minute or two on a CPU)."""
+    trained now, and the training log. The first call trains it (a minute or two on a CPU).
+    ``retrain=True`` trains a fresh one and returns it without touching the cached one."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from course_utils import data, sft
 
     recipe = recipe or default_recipe()
     start, tokenizer = sft.load_sft_model()
-    path = cache_path(recipe, _fingerprint(start))
-    if path.exists() and not retrain:
+    path = cache_path(recipe, cache.fingerprint(start))
+
+    def train() -> tuple[Any, dict[str, Any]]:
         if verbose:
-            print(f"reward model loaded from cache: {path}")
+            print(f"training the reward model ({recipe['steps']} steps)" + ("" if retrain else f" -> {path}"))
+        rm, trainer = train_reward_model(start, tokenizer, data.load("preferences", "train"), **recipe)
+        return rm.eval(), {"recipe": recipe, "log_history": trainer.state.log_history,
+                           "train_seconds": trainer.state.log_history[-1].get("train_runtime")}
+
+    if retrain:
+        rm, info = train()
+        return rm, tokenizer, {**info, "path": None, "trained_now": True}
+    made: dict[str, Any] = {}
+
+    def write(tmp: Path) -> None:
+        made["rm"], made["info"] = train()
+        made["rm"].save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "course_info.json").write_text(json.dumps(made["info"], indent=1, default=str))
+
+    cache.get_or_build(path, write, CACHED_FILES, REBUILD_HINT)
+    if made:
+        return made["rm"], tokenizer, {**made["info"], "path": str(path), "trained_now": True}
+    if verbose:
+        print(f"reward model loaded from cache: {path}")
+    try:
         rm = AutoModelForSequenceClassification.from_pretrained(path).to(devices.device_of(start))
         tok = AutoTokenizer.from_pretrained(path)
         info = json.loads((path / "course_info.json").read_text())
-        return rm.eval(), tok, {**info, "path": str(path), "trained_now": False}
-    if verbose:
-        print(f"training the reward model ({recipe['steps']} steps) -> {path}")
-    rm, trainer = train_reward_model(start, tokenizer, data.load("preferences", "train"), **recipe)
-    info = {"recipe": recipe, "log_history": trainer.state.log_history,
-            "train_seconds": trainer.state.log_history[-1].get("train_runtime")}
-    paths.cache_dir().mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + "-", dir=paths.cache_dir()))
-    rm.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "course_info.json").write_text(json.dumps(info, indent=1, default=str))
-    if path.exists():
-        shutil.rmtree(path)
-    try:
-        tmp.rename(path)
-    except OSError:  # another process finished first: theirs is as good as ours
-        shutil.rmtree(tmp, ignore_errors=True)
-    return rm.eval(), tokenizer, {**info, "path": str(path), "trained_now": True}
+    except Exception as e:  # a truncated or corrupt file
+        raise cache.CacheError(f"the cached reward model {path} could not be loaded ({type(e).__name__}: {e}); "
+                               f"{REBUILD_HINT}") from e
+    return rm.eval(), tok, {**info, "path": str(path), "trained_now": False}
 
 
 def as_reward_func(rm, tokenizer):

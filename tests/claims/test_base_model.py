@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from course_utils import data, models, pretrain
+from course_utils import data, generation, models, pretrain
 from course_utils.results import metric
 
 RECORD = "base_model"
@@ -37,7 +37,7 @@ def test_samples_are_fluent_corpus_english(base):
     """Sampled words come from the corpus's vocabulary, and samples form whole sentences."""
     model, tok = base
     vocab = {w for r in data.load_rows("general", "train") for w in re.findall(r"[a-z]+", r["text"].lower())}
-    samples = pretrain.sample(model, tok, "", max_new_tokens=80, temperature=0.8, top_k=40, n=8, seed=0)
+    samples = generation.continue_text(model, tok, "", max_new_tokens=80, temperature=0.8, top_k=40, n=8, seed=0)
     words = [w for s in samples for w in re.findall(r"[a-z]+", s.lower())]
     known = sum(w in vocab for w in words) / len(words)
     # measured: 100% known words, 61 sentences in 8 samples of 80 tokens

@@ -19,9 +19,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from course_utils import chat, devices, encoders, judges, memory, models, profiles, quant, sft
+from course_utils import chat, devices, encoders, memory, models, profiles, quant, sft
 from course_utils.rlhf import common, dpo, ppo, reward, toy
-from course_utils.rlhf.evaluate import run_ppo, sampled_reward_and_kl
+from course_utils.evaluation import evaluate, sampled_reward_and_kl
+from course_utils.generation import answer, answer_questions, continue_text, sample
+from course_utils.rlhf.ppo import run_ppo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import standin_hub  # noqa: E402
@@ -102,9 +104,11 @@ def test_sft_collate_and_memory_move_to_the_model(tok):
 def test_generation_and_judging_move_to_the_model(tok):
     m = fake_cuda(toy.toy_policy(tok))
     prompts = toy.toy_prompts(2)
-    places_inputs_right(lambda: judges.generate_answers(m, tok, ["yes good"], max_new_tokens=2))
-    places_inputs_right(lambda: sft.generate_from_prompts(m, tok, prompts, max_new_tokens=2))
-    places_inputs_right(lambda: common.generate_answers(m, tok, prompts, max_new_tokens=2))
+    places_inputs_right(lambda: answer_questions(m, tok, ["yes good"], max_new_tokens=2))
+    places_inputs_right(lambda: answer(m, tok, prompts, max_new_tokens=2, do_sample=True))
+    places_inputs_right(lambda: sample(m, tok, [[5, 6]], max_new_tokens=2))
+    places_inputs_right(lambda: continue_text(m, tok, "yes", max_new_tokens=2))
+    places_inputs_right(lambda: evaluate(m, tok, n=2, max_new_tokens=2))
     places_inputs_right(lambda: common.completion_logps(m, tok, prompts, [chat.format_completion("yes")] * 2))
 
 
@@ -315,9 +319,9 @@ def test_hub_profile_loads_smollm2_offline_and_speaks_the_chat_format(hub_cache,
     # a model that wants to end its answer at once: generation must stop right there
     model.lm_head.register_forward_hook(lambda mod, i, out: out.index_fill(-1, torch.tensor([end]), 1e4))
     prompt_ids = [tokenizer(chat.format_prompt("How deep should maize be sown?"))["input_ids"]]
-    qr, mask, ctx = common.sample(model, tokenizer, prompt_ids, max_new_tokens=8, do_sample=False)
+    qr, mask, ctx = sample(model, tokenizer, prompt_ids, max_new_tokens=8, do_sample=False)
     assert qr.shape[1] == ctx + 1 and qr[0, ctx] == end
-    assert judges.generate_answers(model, tokenizer, ["How deep should maize be sown?"], max_new_tokens=8) == [""]
+    assert answer_questions(model, tokenizer, ["How deep should maize be sown?"], max_new_tokens=8) == [""]
 
 
 def test_add_chat_tokens_grows_a_full_vocabulary(tok):

@@ -1,10 +1,10 @@
 """The judges: hand-written good and bad answers for each defect, the shipped pairs, and
-evaluate_model end to end on a tiny random transformers model."""
+course_utils.evaluation.evaluate end to end on a tiny random transformers model."""
 from __future__ import annotations
 
 import pytest
 
-from course_utils import chat, data, judges
+from course_utils import chat, data, evaluation, generation, judges
 from course_utils.datagen import agri
 
 ROW = {"crop": "maize", "relation": "planting_month", "value": "March", "prompt": "When should I plant maize?"}
@@ -137,7 +137,7 @@ def _tiny_model_and_tokenizer():
 def test_evaluate_model_end_to_end_on_a_random_model():
     model, tokenizer = _tiny_model_and_tokenizer()
     model.train()
-    res = judges.evaluate_model(model, tokenizer, split="test", n=20, batch_size=8, max_new_tokens=8)
+    res = evaluation.evaluate(model, tokenizer, split="test", n=20, batch_size=8, max_new_tokens=8)
     assert res["n"] == 20 and len(res["samples"]) == 5
     for key in ("task_accuracy", "safe_rate", "format_rate", "judge_score"):
         assert 0.0 <= res[key] <= 1.0
@@ -145,8 +145,8 @@ def test_evaluate_model_end_to_end_on_a_random_model():
     assert model.training and tokenizer.padding_side == "right"  # state restored
     # batching must not change greedy answers (left padding done right)
     qs = [judges.question_of(r) for r in data.load_rows("instructions", "test")[:6]]
-    one = judges.generate_answers(model, tokenizer, qs, batch_size=1, max_new_tokens=6)
-    many = judges.generate_answers(model, tokenizer, qs, batch_size=6, max_new_tokens=6)
+    one = generation.answer_questions(model, tokenizer, qs, batch_size=1, max_new_tokens=6)
+    many = generation.answer_questions(model, tokenizer, qs, batch_size=6, max_new_tokens=6)
     assert one == many
-    rl = judges.evaluate_model(model, tokenizer, rows=data.load_rows("rl_prompts", "test"), n=4, max_new_tokens=4)
+    rl = evaluation.evaluate(model, tokenizer, rows=data.load_rows("rl_prompts", "test"), n=4, max_new_tokens=4)
     assert rl["n"] == 4

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_utils import generation
 from course_utils.rlhf import common, ppo, toy
 
 
@@ -117,7 +118,7 @@ def test_value_loss_clipping_hand_computed():
 
 def test_first_eos_mask_keeps_the_end_token_and_drops_what_follows():
     r = torch.tensor([[5, 6, 0, 7, 0], [5, 6, 7, 8, 9], [0, 5, 5, 5, 5]])
-    m = common.first_eos_mask(r, eos_id=0)
+    m = generation.first_eos_mask(r, eos_id=0)
     assert m.tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]
 
 
@@ -127,7 +128,7 @@ def test_sampling_masks_after_end_and_left_pads_prompts():
     prompts = [tok(p)["input_ids"] for p in toy.toy_prompts(4)]
     prompts[0] = prompts[0][1:]  # different lengths -> left padding
     torch.manual_seed(0)
-    qr, attn, ctx = common.sample(model, tok, prompts, max_new_tokens=8)
+    qr, attn, ctx = generation.sample(model, tok, prompts, max_new_tokens=8)
     assert ctx == max(len(p) for p in prompts) and attn[0, 0] == 0
     resp, m = qr[:, ctx:], attn[:, ctx:]
     for row, mrow in zip(resp.tolist(), m.tolist()):
@@ -187,7 +188,7 @@ def test_ppo_learns_to_say_the_rewarded_word():
 
 def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
     from course_utils.rlhf import reward
-    from course_utils.rlhf.evaluate import run_ppo
+    from course_utils.rlhf.ppo import run_ppo
 
     tok = toy.toy_tokenizer()
     start = toy.toy_policy(tok, seed=0)

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from course_utils import chat, pretrain
+from course_utils import chat, generation, pretrain
 from course_utils.datagen import corpus
 
 CFG = pretrain.PretrainConfig(vocab_size=400, n_layer=2, d_model=32, n_head=2, d_ff=64, context=32,
@@ -97,16 +97,16 @@ def test_training_lowers_loss_and_perplexity(texts, tok):
 
 
 def test_sampling(model, tok):
-    a = pretrain.sample(model, tok, "The cow", max_new_tokens=8, seed=3, n=2)
-    assert a == pretrain.sample(model, tok, "The cow", max_new_tokens=8, seed=3, n=2)
+    a = generation.continue_text(model, tok, "The cow", max_new_tokens=8, seed=3, n=2)
+    assert a == generation.continue_text(model, tok, "The cow", max_new_tokens=8, seed=3, n=2)
     assert len(a) == 2 and all(s.startswith("The cow") for s in a)
-    greedy = pretrain.sample(model, tok, "The cow", max_new_tokens=1, temperature=0)[0]
+    greedy = generation.continue_text(model, tok, "The cow", max_new_tokens=1, temperature=0)[0]
     ids = [tok.eos_token_id] + tok("The cow", add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         nxt = model(input_ids=torch.tensor([ids])).logits[0, -1].argmax()
     assert greedy == "The cow" + tok.decode([int(nxt)], skip_special_tokens=True)
     with pytest.raises(ValueError, match="temperature"):
-        pretrain.sample(model, tok, "x", temperature=-1)
+        generation.continue_text(model, tok, "x", temperature=-1)
 
 
 def test_config_errors():

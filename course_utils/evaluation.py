@@ -1,0 +1,85 @@
+"""One evaluation for every model of the course: base, SFT, LoRA, QLoRA, PPO, GRPO, DPO.
+
+:func:`evaluate` answers held-out questions greedily (:func:`course_utils.generation.answer`)
+and grades them with the rule-based judges (:mod:`course_utils.judges`): task accuracy, safe,
+on format, judge score. On request it adds what a lesson measures beside them:
+
+* ``perplexity_blocks``: general-text perplexity (forgetting, lessons 03-05);
+* ``reward_model``: the reward model's mean score of the same answers (lessons 06-08);
+* ``ref`` (with a reward model): reward and KL(policy || ref) on *sampled* answers, the two
+  axes of the reward-vs-KL frontier (lessons 07, 08).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from course_utils import chat, generation, judges
+
+
+def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Chat-formatted prompts of data rows (loaded with or without the chat format)."""
+    return [chat.format_prompt(judges.question_of(r)) for r in rows]
+
+
+def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, split: str = "test",
+             n: int | None = None, batch_size: int = 16, max_new_tokens: int = 24, n_samples: int = 5,
+             perplexity_blocks: int | None = None, reward_model=None, ref=None) -> dict[str, Any]:
+    """Grade ``model``'s greedy answers to ``rows`` (default: the instruction data's ``split``;
+    ``n`` keeps the first ``n``: the files are shuffled, so a prefix mixes crops and relations).
+
+    Returns :func:`course_utils.judges.evaluate_answers`' metrics (``task_accuracy``,
+    ``safe_rate``, ``format_rate``, ``judge_score``, ``n``, ``by_relation``, ``samples``) and
+    ``answers``; plus ``general_perplexity``, ``rm_score``, ``sample_reward`` and ``kl`` when asked."""
+    from course_utils import data
+
+    if rows is None:
+        rows = data.load_rows("instructions", split, chat_format=False)
+    rows = list(rows)
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"n must be a positive number of questions, got {n}")
+        rows = rows[:n]
+    if ref is not None and reward_model is None:
+        raise ValueError("the reward-vs-KL point needs a reward model: pass reward_model= with ref=")
+    answers = generation.answer_questions(model, tokenizer, [judges.question_of(r) for r in rows],
+                                          batch_size=batch_size, max_new_tokens=max_new_tokens)
+    ev = judges.evaluate_answers(rows, answers, n_samples=n_samples)
+    ev["answers"] = answers
+    if perplexity_blocks:
+        from course_utils import sft
+
+        ev["general_perplexity"] = sft.general_perplexity(model, tokenizer, perplexity_blocks)
+    if reward_model is not None:
+        from course_utils.rlhf import reward
+
+        ev["rm_score"] = float(reward.score(reward_model, tokenizer, prompts_of(rows), answers).mean())
+    if ref is not None:
+        ev.update(sampled_reward_and_kl(model, ref, tokenizer, reward_model, prompts_of(rows), max_new_tokens))
+    return ev
+
+
+@torch.no_grad()
+def sampled_reward_and_kl(policy, ref, tokenizer, rm, prompts: Sequence[str], max_new_tokens: int = 20,
+                          batch_size: int = 32, seed: int = 0) -> dict[str, float]:
+    """Sample one answer per prompt (temperature 1), and return the reward model's mean score
+    and the mean KL(policy || ref) per answer (sum over tokens of log pi - log ref)."""
+    from course_utils.rlhf import ppo
+    from course_utils.rlhf.common import forward_response
+
+    was_training = policy.training
+    policy.eval()
+    torch.manual_seed(seed)
+    scores, kls = [], []
+    for i in range(0, len(prompts), batch_size):
+        p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
+        qr, attn, ctx = generation.sample(policy, tokenizer, p_ids, max_new_tokens)
+        lp, _ = forward_response(policy, qr, attn, ctx)
+        ref_lp, _ = forward_response(ref, qr, attn, ctx)
+        m = attn[:, ctx:].float()
+        kls.append(((lp - ref_lp) * m).sum(-1).cpu())
+        responses = [r[mm.bool()].tolist() for r, mm in zip(qr[:, ctx:].cpu(), attn[:, ctx:].cpu())]
+        scores.append(ppo.reward_model_fn(rm, tokenizer.pad_token_id)(p_ids, responses))
+    policy.train(was_training)
+    return {"sample_reward": float(torch.cat(scores).mean()), "kl": float(torch.cat(kls).mean())}
