@@ -358,3 +358,17 @@ def test_colab_cell_never_reinstalls_torch():
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         first = "".join(json.loads(nb.read_text())["cells"][0]["source"])
         assert "colab.py" in first and "pip" not in first and "torch" not in first.replace("own torch", ""), nb.name
+
+
+def test_readme_t4_estimate_is_what_the_estimator_prints():
+    """The README's T4 table is the estimator's output, not typed figures."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("t4_estimate", root / "scripts" / "t4_estimate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    table = mod.table()
+    assert table in (root / "README.md").read_text(), "run `python scripts/t4_estimate.py` and paste it into README.md"
+    rows = [r for r in table.splitlines() if r.startswith("| 0")]
+    assert [r.split("|")[1].strip() for r in rows] == [f"{i:02d}" for i in range(9)]

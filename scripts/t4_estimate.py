@@ -1,0 +1,100 @@
+"""What each lesson costs on a Colab T4 in the hub profile: an ESTIMATE, not a measurement.
+
+Memory comes from the course's calculator (``memory.estimate_for``, checked against measured
+steps in the unit tests). Time comes from counting work in the hub sizes of
+``profiles.LESSON_SIZES``: the training runs each notebook makes, at 6 N FLOPs per token for
+full fine-tuning, 4 N for LoRA/QLoRA (no weight gradients), 2 N for a forward pass; token counts
+from the course's data at ``CHARS_PER_TOKEN`` characters per token; the T4 at ``T4_TFLOPS``
+effective (its fp16 tensor peak is 65 TFLOP/s; small models with short sequences use a fraction
+of it); greedy or sampled generation at ``DECODE_STEP_S`` per decoding step of a batch (small
+models decode at the speed of Python and kernel launches, not FLOPs). Replace these three
+figures when a T4 run measures them.
+
+    python scripts/t4_estimate.py     # prints the README's table
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from course_utils import data, memory, profiles  # noqa: E402
+
+CHARS_PER_TOKEN = 4.0    # English BPE with a ~49k vocabulary
+T4_TFLOPS = 10.0         # effective, mixed precision (assumed: 15% of the fp16 peak)
+DECODE_STEP_S = 0.025    # one decoding step of one batch (assumed)
+N = memory.MODEL_SHAPES["SmolLM2-135M"]["n_params"]
+
+
+def mean_tokens(name: str, fields: tuple[str, ...], split: str = "train") -> float:
+    rows = data.load_rows(name, split)
+    return sum(sum(len(r[f]) for f in fields) for r in rows) / len(rows) / CHARS_PER_TOKEN
+
+
+def lesson_work() -> dict[str, dict[str, float]]:
+    """Per lesson: training FLOPs and decoding steps in the hub sizes."""
+    size = {k: v["hub"] for k, v in profiles.LESSON_SIZES.items()}
+    sft_tok = mean_tokens("instructions", ("prompt", "completion"))
+    pair_tok = mean_tokens("preferences", ("prompt", "chosen", "rejected"))
+    prompt_tok = mean_tokens("rl_prompts", ("prompt",))
+    work = {"00": {"flops": 0.0, "decode": 0}}  # one measured training step of the base model
+    s1 = size["01"]  # the lesson's own GPT (about 15M parameters) and its scaling runs
+    gpt = 12 * s1["n_layer"] * s1["d_model"] ** 2 + s1["vocab_size"] * s1["d_model"]
+    tokens = s1["steps"] * s1["batch_size"] * s1["seq_len"]
+    scaling = sum(12 * s1["n_layer"] * w ** 2 * s1["scaling_steps"] * s1["batch_size"] * s1["seq_len"]
+                  for w in s1["scaling_widths"])
+    work["01"] = {"flops": 6 * gpt * tokens + 6 * scaling, "decode": 6 * 60}
+    s2 = size["02"]
+    work["02"] = {"flops": 6 * 22.7e6 * s2["text_steps"] * s2["batch_size"] * s2["max_length"], "decode": 0}
+    s3 = size["03"]
+    sft_steps = s3["steps"] * 2 + 3 * s3["sweep_steps"] + 2 * s3["overfit_steps"] + s3["manual_steps"]
+    evals3 = 4 * (s3["n_eval"] / 64) * 24  # base, 3-shot, full, rehearsal: batches x new tokens
+    work["03"] = {"flops": 6 * N * sft_steps * s3["batch_size"] * sft_tok, "decode": evals3}
+    s4 = size["04"]
+    lora_steps = s4["steps"] + (len(s4["sweep_ranks"]) + 1) * s4["sweep_steps"]
+    work["04"] = {"flops": 4 * N * lora_steps * s3["batch_size"] * sft_tok,
+                  "decode": (2 + len(s4["sweep_ranks"])) * (s4["n_eval"] / 64) * 24}
+    work["05"] = {"flops": 2 * 4 * N * s4["steps"] * s3["batch_size"] * sft_tok,
+                  "decode": 3 * (size["05"]["n_eval"] / 64) * 24}
+    s6 = size["06"]
+    work["06"] = {"flops": 6 * N * s6["rm_steps"] * s6["rm_batch_size"] * pair_tok + 2 * N * s6["n_eval"] * pair_tok,
+                  "decode": 0}
+    s7 = size["07"]
+    answer = prompt_tok + s7["max_new_tokens"]
+    ppo_steps = s7["steps"] + (len(s7["sweep_kl_coefs"]) + len(s7["sweep_clipranges"])) * s7["sweep_steps"]
+    # per PPO step: rollout forwards of policy, reference, value and reward model; ppo_epochs updates of policy + value
+    per_step = s7["batch_size"] * answer * (4 * 2 * N + s7["ppo_epochs"] * 2 * 6 * N)
+    grpo = s7["grpo_steps"] * s7["batch_size"] * answer * (3 * 2 * N + 6 * N)
+    evals7 = (3 + len(s7["sweep_kl_coefs"])) * 2 * (s7["n_eval"] / 32)
+    work["07"] = {"flops": ppo_steps * per_step + grpo,
+                  "decode": (ppo_steps + s7["grpo_steps"]) * s7["max_new_tokens"]  # one batched generate per step
+                  + evals7 * s7["max_new_tokens"]}
+    s8 = size["08"]
+    dpo_steps = s8["steps"] + len(s8["frontier_betas"]) * s8["frontier_steps"]
+    frontier_ppo = len(s8["frontier_betas"]) * s7["sweep_steps"]
+    work["08"] = {"flops": dpo_steps * s8["batch_size"] * pair_tok * (6 * N + 2 * N) + frontier_ppo * per_step,
+                  "decode": frontier_ppo * s7["max_new_tokens"]
+                  + (2 + 2 * len(s8["frontier_betas"])) * 2 * (s8["n_eval"] / 32) * 20}
+    return work
+
+
+def table() -> str:
+    full = memory.estimate_for("SmolLM2-135M", "full", "float16", batch_size=16, seq_len=128)
+    lora = memory.estimate_for("SmolLM2-135M", "lora", "float16", batch_size=16, seq_len=128)
+    qlora = memory.estimate_for("SmolLM2-135M", "qlora", "float16", batch_size=16, seq_len=128)
+    lines = ["| lesson | training compute (PFLOP) | decoding steps | estimated minutes on a T4 |",
+             "|---|---:|---:|---:|"]
+    for k, w in lesson_work().items():
+        minutes = (w["flops"] / (T4_TFLOPS * 1e12) + w["decode"] * DECODE_STEP_S) / 60
+        lines.append(f"| {k} | {w['flops'] / 1e15:.2f} | {w['decode']:.0f} | {'< 1' if minutes < 1 else f'{minutes:.0f}'} |")
+    lines += ["", f"Memory of one training step of SmolLM2-135M (batch 16 x 128 tokens, the calculator): full "
+                  f"fine-tuning {full.total_gb:.1f} GB, LoRA {lora.total_gb:.1f} GB, QLoRA {qlora.total_gb:.1f} GB "
+                  f"of the T4's 16 GB.",
+              f"Assumed: {CHARS_PER_TOKEN} characters per token, {T4_TFLOPS:.0f} TFLOP/s effective, "
+              f"{DECODE_STEP_S * 1000:.0f} ms per decoding step (see scripts/t4_estimate.py)."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
