@@ -168,7 +168,10 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                          processing_class=tokenizer, peft_config=peft_config)
     if peft_config is not None:
-        devices.for_training(trainer.model)  # the adapters in fp32; the frozen base keeps its dtype
+        # the adapters in fp32, the frozen base in its own dtype. trl casts a quantized model's
+        # adapters to bf16 (the QLoRA paper's choice); the course keeps its one rule instead
+        # (lesson 05, seed 0: QLoRA 94.2% with fp32 adapters, 99.6% with bf16; LoRA 94.6%).
+        devices.for_training(trainer.model)
     t0 = time.perf_counter()
     try:
         trainer.train()

@@ -20,8 +20,10 @@ def test_nf4_footprint_at_most_half_of_fp32():
 
 
 def test_qlora_accuracy_within_5_points_of_lora():
-    # Both at lesson 04's LoRA budget (1,000 steps); QLoRA / LoRA by seed 0/1/2: 99.6 / 94.6%,
-    # 91.7 / 93.8%, 91.7 / 94.2% (QLoRA - LoRA +5.0, -2.1, -2.5 points). At 500 steps
+    # Both at lesson 04's LoRA budget (1,000 steps), adapters in fp32 (the course's rule; trl
+    # would cast a quantized model's adapters to bf16): QLoRA / LoRA by seed 0/1/2: 94.2 / 94.6%,
+    # 90.0 / 93.8%, 97.1 / 94.2% (QLoRA - LoRA -0.4, -3.8, +2.9 points). With bf16 adapters
+    # seed 0 measured 99.6 / 94.6%. At 500 steps
     # the claim flipped with the machine's load and the seed (QLoRA 3.8% vs LoRA 35.0% on seed 0).
     q, l = metric(R, "qlora.task_accuracy"), metric(R, "lora.task_accuracy")
     assert q >= l - 0.05, f"QLoRA {q:.1%} vs LoRA {l:.1%}"
