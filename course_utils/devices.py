@@ -70,10 +70,15 @@ def device_of(model: Any) -> torch.device:
         raise ValueError("the model has no parameters and no `device`: cannot tell where to put its inputs") from None
 
 
+def _device(target: Any) -> torch.device:
+    """``target`` itself if it names a device, else the device of the model it is."""
+    return torch.device(target) if isinstance(target, (str, torch.device)) else device_of(target)
+
+
 def to_device(batch: Mapping[str, Any], target: Any) -> dict[str, Any]:
     """``batch`` with every tensor moved to ``target`` (a device, or a model: its device);
     everything else is passed through."""
-    dev = target if isinstance(target, (str, torch.device)) else device_of(target)
+    dev = _device(target)
     return {k: v.to(dev) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
@@ -95,7 +100,7 @@ def trainable_dtypes(model: Any) -> set[torch.dtype]:
 def autocast(target: Any) -> Iterator[None]:
     """Mixed precision for a forward pass on ``target`` (a model or a device): autocast in
     :func:`autocast_dtype` on a CUDA GPU, nothing at all elsewhere (CPU figures stay exact)."""
-    dev = target if isinstance(target, (str, torch.device)) else device_of(target)
+    dev = _device(target)
     dt = autocast_dtype(dev)
     if dt is None:
         yield
@@ -107,6 +112,6 @@ def autocast(target: Any) -> Iterator[None]:
 def grad_scaler(target: Any) -> torch.amp.GradScaler:
     """A loss scaler that is on only where autocast runs in float16 (whose small gradients
     would underflow); elsewhere ``scale``/``step``/``update`` are plain pass-throughs."""
-    dev = target if isinstance(target, (str, torch.device)) else device_of(target)
+    dev = _device(target)
     on = autocast_dtype(dev) is torch.float16
     return torch.amp.GradScaler("cuda" if on else "cpu", enabled=on)

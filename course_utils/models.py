@@ -121,22 +121,27 @@ def _load_hub(model_id: str, dtype: str, device: str):
     return model.to(device).eval(), tokenizer
 
 
-def base_model_source(profile=None) -> str:
-    """Where the base model's files are: the tiny model's cache folder, or the Hub id."""
+def _as_profile(profile):
+    """A :class:`course_utils.profiles.Profile` from a profile, a name or None (the current one)."""
     from course_utils import profiles
 
     if profile is None or isinstance(profile, str):
-        profile = profiles.get_profile(profile, verbose=False)
+        return profiles.get_profile(profile, verbose=False)
+    return profile
+
+
+def base_model_source(profile=None) -> str:
+    """Where the base model's files are: the tiny model's cache folder, or the Hub id."""
+    profile = _as_profile(profile)
     return profile.base_model if not profile.is_tiny else str(base_model_dir())
 
 
 def load_base_model_4bit(profile=None, double_quant: bool = False):
     """The base model with its Linear layers in NF4 (QLoRA's frozen base, lesson 05), on the GPU
     when there is one, with the same chat tokens as :func:`load_base_model`'s tokenizer."""
-    from course_utils import profiles, quant
+    from course_utils import quant
 
-    if profile is None or isinstance(profile, str):
-        profile = profiles.get_profile(profile, verbose=False)
+    profile = _as_profile(profile)
     if profile.is_tiny and not base_model_dir().exists():
         load_base_model(profile)  # builds it
     model = quant.load_4bit(base_model_source(profile), double_quant=double_quant,
@@ -155,10 +160,7 @@ def load_base_model(profile=None, device: str | None = None, log=pretrain_log):
     current profile). Tiny: built on first use (a few minutes), then loaded from the cache in a
     second or two. Hub: ``profile.base_model`` from the Hub in ``profile.dtype`` (needs internet;
     this path cannot be exercised offline, so the tests check it with a fake loader)."""
-    from course_utils import profiles
-
-    if profile is None or isinstance(profile, str):
-        profile = profiles.get_profile(profile, verbose=False)
+    profile = _as_profile(profile)
     device = device or profile.device
     if not profile.is_tiny:
         return _load_hub(profile.base_model, profile.dtype, device)
