@@ -1,14 +1,29 @@
-"""Automatic checks for the lessons' exercises: one module per lesson (``lesson01`` ...).
+"""The lessons' exercises, one module per lesson (``lesson00`` ...): each exercise's check, solution
+and wrong answers live together in its ``EXERCISES``, so one test (tests/unit/test_exercises.py) covers all.
 
-Every check takes the learner's answer (a value or a function), prints friendly feedback and
-returns ``True`` or ``False``. A check never raises on a wrong or unfinished answer, so a
-notebook with the exercise left blank still runs headless; tests assert ``check(solution)``
-is True and ``check(wrong)`` is False.
+A check prints friendly feedback and returns a bool; it never raises on a wrong or unfinished answer,
+so a notebook with the exercise left blank still runs headless.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import traceback
+from dataclasses import dataclass
 from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: the check a notebook calls, its reference solution, and wrong answers.
+
+    ``feedback`` holds wrong answers together with words their feedback must contain."""
+    lesson: str  # "00" ... "08"
+    name: str  # the solution's name, as the notebook's stub calls it
+    check: Callable[[Any], bool]
+    solution: Any
+    wrong: tuple[Any, ...] = ()
+    feedback: tuple[tuple[Any, str], ...] = ()
 
 
 def report(name: str, ok: bool, message: str = "") -> bool:
@@ -41,6 +56,13 @@ def close(a: Any, b: Any, tol: float = 1e-4) -> bool:
         return bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), atol=tol, rtol=0))
     except (TypeError, ValueError):
         return False
+
+
+def all_exercises() -> tuple[Exercise, ...]:
+    """Every lesson module's ``EXERCISES``, in lesson order: for the tests, and for a learner who
+    wants to compare after trying (or read ``course_utils/exercises/lessonNN.py``)."""
+    lessons = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("lesson"))
+    return tuple(e for name in lessons for e in importlib.import_module(f"{__name__}.{name}").EXERCISES)
 
 
 def load_solutions(lesson: str):

@@ -1,10 +1,10 @@
-"""Exercise checks for lesson 00 (setup and the memory calculator)."""
+"""Lesson 00's exercises (setup and the memory calculator): each check, its solution, wrong answers."""
 from __future__ import annotations
 
 from typing import Callable
 
 from course_utils import memory
-from course_utils.exercises import close, run_check
+from course_utils.exercises import Exercise, close, run_check
 
 
 def check_weights_gb(fn: Callable[[], float]) -> bool:
@@ -20,6 +20,11 @@ def check_weights_gb(fn: Callable[[], float]) -> bool:
     return run_check("weights of 1B parameters in bf16", check)
 
 
+def weights_gb() -> float:
+    """Solution: 2 bytes per bfloat16 parameter."""
+    return 1e9 * 2 / 2**30
+
+
 def check_adam_bytes_per_param(fn: Callable[[], int]) -> bool:
     """Medium: ``fn()`` gives the bytes per parameter of full fine-tuning in bf16 mixed precision with AdamW."""
     def check():
@@ -32,8 +37,14 @@ def check_adam_bytes_per_param(fn: Callable[[], int]) -> bool:
     return run_check("bytes per parameter, full fine-tuning with AdamW", check)
 
 
+def adam_bytes_per_param() -> int:
+    """Solution: bf16 weights + bf16 grads + fp32 master copy + two fp32 Adam moments."""
+    return 2 + 2 + 4 + 8
+
+
 def largest_batch(model: str, method: str, gpu_gb: float, seq_len: int, max_batch: int = 256) -> int:
-    """The largest power-of-two batch for which the estimate fits on the GPU (0 if none)."""
+    """Solution (and the check's reference): the largest power-of-two batch for which the estimate
+    fits on the GPU (0 if none)."""
     best, batch = 0, 1
     while batch <= max_batch:
         est = memory.estimate_for(model, method, batch_size=batch, seq_len=seq_len)
@@ -55,3 +66,13 @@ def check_largest_batch(fn: Callable[[str, str, float, int], int]) -> bool:
                 return False, f"for {case} you return {got}, the calculator allows {want}"
         return True, "you can now size a run before you start it"
     return run_check("largest batch that fits", check)
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("00", "weights_gb", check_weights_gb, weights_gb,
+             feedback=((lambda: 1e9 * 4 / 2**30, "float32"),)),
+    Exercise("00", "adam_bytes_per_param", check_adam_bytes_per_param, adam_bytes_per_param,
+             wrong=(lambda: 12,)),
+    Exercise("00", "largest_batch", check_largest_batch, largest_batch,
+             wrong=(lambda *a: 1, lambda m, me, g, s: largest_batch(m, me, g, s) * 2)),
+)

@@ -1,5 +1,5 @@
-"""Checks for lesson 01 (pretraining): perplexity from a loss, the causal mask, and one step of
-sampling with temperature and top-k."""
+"""Lesson 01's exercises (pretraining): perplexity from a loss, the causal mask, one step of sampling
+with temperature and top-k; each check with its solution and wrong answers."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from course_utils.exercises import close, run_check
+from course_utils.exercises import Exercise, close, run_check
 
 
 def check_perplexity(perplexity_from_loss: Callable) -> bool:
@@ -20,6 +20,11 @@ def check_perplexity(perplexity_from_loss: Callable) -> bool:
                 return False, f"loss {loss:.3f}: expected {math.exp(loss):.3f}, got {got:.3f}{hint}"
         return True, "exp(loss): a loss of log(50) means the model is as unsure as a fair 50-sided die"
     return run_check("perplexity from loss", check)
+
+
+def perplexity_from_loss(mean_loss: float) -> float:
+    """Solution: perplexity is e to the mean next-token loss (in nats)."""
+    return math.exp(mean_loss)
 
 
 def check_causal_mask(causal_mask: Callable) -> bool:
@@ -40,6 +45,11 @@ def check_causal_mask(causal_mask: Callable) -> bool:
             return False, f"n={n}: position i must see positions 0..i and nothing after"
         return True, "lower triangular: every position sees itself and the past, never the future"
     return run_check("causal mask", check)
+
+
+def causal_mask(n: int) -> torch.Tensor:
+    """Solution: True where query i may attend key j, i.e. j <= i."""
+    return torch.ones(n, n, dtype=torch.bool).tril()
 
 
 def check_sample_next(sample_next: Callable) -> bool:
@@ -74,3 +84,28 @@ def check_sample_next(sample_next: Callable) -> bool:
                                f"should be close to {want.numpy().round(2)}")
         return True, "divide by the temperature, keep the top k, softmax, draw: what model.generate does"
     return run_check("sample next token", check)
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                generator: torch.Generator | None = None) -> int:
+    """Solution: scale by the temperature, keep the k largest logits, softmax, draw one id."""
+    z = logits / temperature
+    if top_k is not None:
+        kth = torch.topk(z, top_k).values[-1]
+        z = z.masked_fill(z < kth, float("-inf"))
+    return int(torch.multinomial(torch.softmax(z, -1), 1, generator=generator))
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("01", "perplexity_from_loss", check_perplexity, perplexity_from_loss,
+             wrong=(lambda loss: 2 ** loss, lambda loss: math.log(loss + 1))),
+    Exercise("01", "causal_mask", check_causal_mask, causal_mask,
+             wrong=(lambda n: torch.ones(n, n, dtype=torch.bool).triu(),
+                    lambda n: torch.ones(n, n, dtype=torch.bool),
+                    lambda n: ~torch.ones(n, n, dtype=torch.bool).tril())),
+    Exercise("01", "sample_next", check_sample_next, sample_next,
+             wrong=(lambda logits, t, k, g: int(logits.argmax()),  # greedy only
+                    lambda logits, t, k, g: sample_next(logits, 1.0, k, g),  # forgets the temperature
+                    lambda logits, t, k, g: sample_next(logits, t, None, g),  # forgets top-k
+                    lambda logits, t, k, g: 99)),
+)

@@ -1,11 +1,13 @@
-"""Checks for lesson 02's exercises (transfer learning). Each prints feedback and returns a bool."""
+"""Lesson 02's exercises (transfer learning): freeze the body, mean pooling, parameter groups; each
+check with its solution and wrong answers."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
+from torch import nn
 
-from course_utils.exercises import run_check
+from course_utils.exercises import Exercise, run_check
 
 
 def check_freeze_body(freeze_body: Callable) -> bool:
@@ -27,6 +29,12 @@ def check_freeze_body(freeze_body: Callable) -> bool:
     return run_check("freeze the body", check)
 
 
+def freeze_body(model: nn.Module) -> int:
+    """Solution: freeze the pretrained body; return how many parameters stay trainable."""
+    model.body.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def check_mean_pool(mean_pool: Callable) -> bool:
     """Medium: ``mean_pool(hidden, mask)`` averages token vectors over real (mask == 1) tokens."""
     def check():
@@ -45,6 +53,12 @@ def check_mean_pool(mean_pool: Callable) -> bool:
             return False, "values differ from the masked mean: sum(hidden * mask) / sum(mask) per sentence"
         return True, "padding ignored, one vector per sentence"
     return run_check("mean pooling", check)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Solution: the average of the real tokens' vectors (padding has mask 0)."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1)
 
 
 def check_param_groups(param_groups: Callable) -> bool:
@@ -78,3 +92,28 @@ def check_param_groups(param_groups: Callable) -> bool:
             torch.optim.AdamW(groups)  # must be a valid optimiser spec
         return True, "the pretrained body moves slowly, the new head quickly, frozen weights are left out"
     return run_check("parameter groups", check)
+
+
+def param_groups(model: nn.Module, body_lr: float, head_lr: float) -> list[dict]:
+    """Solution: a slow group for the trainable body, a fast one for the new head."""
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    groups = [{"params": head, "lr": head_lr}]
+    if body:
+        groups.append({"params": body, "lr": body_lr})
+    return groups
+
+
+def _freeze_everything(model: nn.Module) -> int:
+    model.requires_grad_(False)
+    return 0
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("02", "freeze_body", check_freeze_body, freeze_body, wrong=(_freeze_everything,)),
+    Exercise("02", "mean_pool", check_mean_pool, mean_pool, wrong=(lambda hidden, mask: hidden.mean(1),)),
+    Exercise("02", "param_groups", check_param_groups, param_groups,
+             wrong=(lambda model, body_lr, head_lr: [{"params": list(model.parameters()), "lr": head_lr}],
+                    lambda model, body_lr, head_lr: param_groups(model, head_lr, body_lr))),  # swapped rates
+)

@@ -1,12 +1,14 @@
-"""Checks for lesson 03 (full fine-tuning): loss masking, the completion-only loss, one SFT step."""
+"""Lesson 03's exercises (full fine-tuning): loss masking, the completion-only loss, one SFT step;
+each check with its solution and wrong answers."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from course_utils.exercises import run_check
+from course_utils.exercises import Exercise, run_check
 
 
 def _tiny_model():
@@ -32,6 +34,11 @@ def check_mask_prompt(mask_prompt: Callable) -> bool:
     return run_check("mask the prompt", check)
 
 
+def mask_prompt(prompt_ids: list[int], completion_ids: list[int]) -> tuple[list[int], list[int]]:
+    """Solution: the model reads prompt + completion, but only the completion is graded."""
+    return prompt_ids + completion_ids, [-100] * len(prompt_ids) + completion_ids
+
+
 def check_completion_loss(completion_loss: Callable) -> bool:
     """Medium: ``completion_loss(logits, labels)``: next-token cross-entropy ignoring -100 labels."""
     def check():
@@ -49,6 +56,16 @@ def check_completion_loss(completion_loss: Callable) -> bool:
             return False, "position t predicts token t+1: shift logits[:, :-1] against labels[:, 1:]"
         return False, f"expected {float(want):.4f}, got {got:.4f}; ignore positions whose label is -100"
     return run_check("completion-only loss", check)
+
+
+def completion_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Solution: position t predicts token t+1; -100 labels (the prompt, padding) are ignored."""
+    vocab = logits.size(-1)
+    return F.cross_entropy(logits[:, :-1].reshape(-1, vocab), labels[:, 1:].reshape(-1), ignore_index=-100)
+
+
+def _unshifted_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
 
 
 def _reference_step(model, optimizer, batch) -> float:
@@ -89,3 +106,28 @@ def check_sft_step(sft_step: Callable) -> bool:
     return run_check("one SFT step", check)
 
 
+def sft_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> float:
+    """Solution: one step of supervised fine-tuning in plain PyTorch."""
+    loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss)
+
+
+def _no_zero_grad(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> float:
+    loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+
+
+def _no_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> float:
+    return float(model(**batch).loss)
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("03", "mask_prompt", check_mask_prompt, mask_prompt, wrong=(lambda p, c: (p + c, p + c),)),
+    Exercise("03", "completion_loss", check_completion_loss, completion_loss, wrong=(_unshifted_loss,)),
+    Exercise("03", "sft_step", check_sft_step, sft_step, wrong=(_no_zero_grad, _no_step)),
+)

@@ -1,12 +1,14 @@
-"""Checks for lesson 04 (LoRA): counting adapter parameters, the LoRA forward pass, a LoRA layer."""
+"""Lesson 04's exercises (LoRA): counting adapter parameters, the LoRA forward pass, a LoRA layer;
+each check with its solution and wrong answers."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 from torch import nn
 
-from course_utils.exercises import run_check
+from course_utils.exercises import Exercise, run_check
 
 
 def check_lora_param_count(lora_param_count: Callable) -> bool:
@@ -19,6 +21,11 @@ def check_lora_param_count(lora_param_count: Callable) -> bool:
                                f"(A is r x d_in, B is d_out x r)")
         return True, "r * (d_in + d_out): for 4096 x 4096 at r=16 that is 0.8% of the matrix"
     return run_check("LoRA parameter count", check)
+
+
+def lora_param_count(d_in: int, d_out: int, r: int) -> int:
+    """Solution: A is r x d_in, B is d_out x r."""
+    return r * (d_in + d_out)
 
 
 def check_lora_forward(lora_forward: Callable) -> bool:
@@ -37,6 +44,12 @@ def check_lora_forward(lora_forward: Callable) -> bool:
             return False, f"max difference {float((got - want).abs().max()):.3g} from x W^T + (alpha/r) x A^T B^T"
         return True, "the frozen path plus the scaled low-rank path"
     return run_check("LoRA forward", check)
+
+
+def lora_forward(x: torch.Tensor, W: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
+                 alpha: float, r: int) -> torch.Tensor:
+    """Solution: the frozen path plus the low-rank path, scaled by alpha / r."""
+    return x @ W.T + (x @ A.T @ B.T) * (alpha / r)
 
 
 def check_lora_layer(make_layer: Callable) -> bool:
@@ -70,3 +83,49 @@ def check_lora_layer(make_layer: Callable) -> bool:
             return False, "the base weight received a gradient: freeze it (requires_grad_(False))"
         return True, "a working LoRA layer: frozen W, trainable A and B, zero update at the start"
     return run_check("a LoRA layer", check)
+
+
+class MyLoRA(nn.Module):
+    """Solution: a frozen Linear plus B A, with B starting at zero."""
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.A = nn.Parameter(torch.empty(r, base.in_features))
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
+        self.B = nn.Parameter(torch.zeros(base.out_features, r))
+        self.scaling = alpha / r
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + x @ self.A.T @ self.B.T * self.scaling
+
+
+def make_layer(base: nn.Linear, r: int, alpha: float) -> nn.Module:
+    """Solution: the LoRA layer around ``base``."""
+    return MyLoRA(base, r, alpha)
+
+
+class _RandomB(MyLoRA):
+    """Wrong: B starts random, so the layer does not start as ``base``."""
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float):
+        super().__init__(base, r, alpha)
+        nn.init.normal_(self.B)
+
+
+class _Unfrozen(MyLoRA):
+    """Wrong: the base weight stays trainable."""
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float):
+        super().__init__(base, r, alpha)
+        base.requires_grad_(True)
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("04", "lora_param_count", check_lora_param_count, lora_param_count,
+             wrong=(lambda i, o, r: i * o, lambda i, o, r: r * i * o)),
+    Exercise("04", "lora_forward", check_lora_forward, lora_forward,
+             wrong=(lambda x, W, A, B, alpha, r: x @ W.T + x @ A.T @ B.T,)),  # not scaled by alpha / r
+    Exercise("04", "make_layer", check_lora_layer, make_layer,
+             wrong=(_RandomB, _Unfrozen, lambda base, r, alpha: base)),
+)

@@ -1,12 +1,15 @@
-"""Exercise checks for lesson 06 (reward modeling)."""
+"""Lesson 06's exercises (reward modeling): the Bradley-Terry probability and loss, accuracy per defect;
+each check with its solution and wrong answers."""
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 
-from course_utils.exercises import close, run_check
+from course_utils.exercises import Exercise, close, run_check
 from course_utils.rlhf import reward
 
 
@@ -23,6 +26,11 @@ def check_preference_probability(fn: Callable[[float, float], float]) -> bool:
                 return False, f"for r_a={a}, r_b={b} expected {want:.4f}, got {got:.4f} (hint: sigmoid of a difference)"
         return True, "only the difference of rewards matters: adding a constant to both changes nothing"
     return run_check("Bradley-Terry preference probability", check)
+
+
+def preference_probability(r_a: float, r_b: float) -> float:
+    """Solution: the sigmoid of the reward difference."""
+    return 1 / (1 + math.exp(-(r_a - r_b)))
 
 
 def check_bt_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
@@ -42,6 +50,11 @@ def check_bt_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> b
     return run_check("Bradley-Terry loss", check)
 
 
+def bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Solution: the mean of -log sigmoid(r_chosen - r_rejected)."""
+    return -F.logsigmoid(r_chosen - r_rejected).mean()
+
+
 def check_accuracy_by_defect(fn: Callable[[Sequence[float], Sequence[float], Sequence[str]], dict]) -> bool:
     """Hard: ``fn(r_chosen, r_rejected, defects)`` gives pairwise accuracy for each defect kind."""
     rc = [1.0, 0.5, 2.0, -1.0, 0.0, 3.0, 0.2]
@@ -59,3 +72,23 @@ def check_accuracy_by_defect(fn: Callable[[Sequence[float], Sequence[float], Seq
                 return False, f"accuracy for {k!r}: expected {v}, got {got[k]}{hint}"
         return True, "now you can see which defects the reward model misses"
     return run_check("pairwise accuracy per defect kind", check)
+
+
+def accuracy_by_defect(r_chosen: Sequence[float], r_rejected: Sequence[float], defects: Sequence[str]) -> dict:
+    """Solution: per defect kind, the share of pairs where the chosen answer scores higher."""
+    wins = defaultdict(list)
+    for c, r, d in zip(r_chosen, r_rejected, defects):
+        wins[d].append(c > r)
+    return {d: sum(w) / len(w) for d, w in wins.items()}
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("06", "preference_probability", check_preference_probability, preference_probability,
+             feedback=((lambda a, b: preference_probability(b, a), "swap"),)),
+    Exercise("06", "bt_loss", check_bt_loss, bt_loss,
+             wrong=(lambda c, r: bt_loss(r, c),),
+             feedback=((lambda c, r: -torch.sigmoid(c - r).log().sum(), "sum"),)),
+    Exercise("06", "accuracy_by_defect", check_accuracy_by_defect, accuracy_by_defect,
+             wrong=(lambda c, r, d: accuracy_by_defect([x + 1e-9 for x in c], r, d),  # a tie counts as a win
+                    lambda c, r, d: [])),
+)

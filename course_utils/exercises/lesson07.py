@@ -1,4 +1,5 @@
-"""Exercise checks for lesson 07 (PPO)."""
+"""Lesson 07's exercises (PPO): the k3 KL estimate, the clipped objective, GAE; each check with its
+solution and wrong answers."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -6,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from course_utils.exercises import close, run_check
+from course_utils.exercises import Exercise, close, run_check
 from course_utils.rlhf import ppo
 
 
@@ -28,6 +29,12 @@ def check_k3(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     return run_check("the k3 KL estimate", check)
 
 
+def k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """Solution: (r - 1) - log r with r = ref / pi, per token."""
+    log_r = ref_logp - logp
+    return (log_r.exp() - 1) - log_r
+
+
 def check_clipped_objective(fn: Callable[[np.ndarray, float, float], np.ndarray]) -> bool:
     """Medium: ``fn(ratio, advantage, eps)`` is PPO's clipped surrogate objective per token."""
     ratio = np.linspace(0.1, 3.0, 30)
@@ -44,6 +51,11 @@ def check_clipped_objective(fn: Callable[[np.ndarray, float, float], np.ndarray]
                 return False, f"with A={adv} the values differ from min(r A, clip(r) A)"
         return True, "a pessimistic bound: no gain beyond the clip, but every loss counts"
     return run_check("the clipped objective", check)
+
+
+def clipped_objective(ratio: np.ndarray, advantage: float, eps: float) -> np.ndarray:
+    """Solution: the minimum of the unclipped and the clipped term."""
+    return np.minimum(ratio * advantage, np.clip(ratio, 1 - eps, 1 + eps) * advantage)
 
 
 def check_gae(fn: Callable[[Sequence[float], Sequence[float], float, float], Sequence[float]]) -> bool:
@@ -66,4 +78,26 @@ def check_gae(fn: Callable[[Sequence[float], Sequence[float], float, float], Seq
     return run_check("generalised advantage estimation", check)
 
 
-__all__ = ["check_k3", "check_clipped_objective", "check_gae"]
+
+def gae(rewards: Sequence[float], values: Sequence[float], gamma: float, lam: float) -> list[float]:
+    """Solution: backwards from the last token, whose next value is 0."""
+    advantages, next_adv = [0.0] * len(rewards), 0.0
+    for t in reversed(range(len(rewards))):
+        next_value = values[t + 1] if t + 1 < len(values) else 0.0
+        delta = rewards[t] + gamma * next_value - values[t]
+        next_adv = delta + gamma * lam * next_adv
+        advantages[t] = next_adv
+    return advantages
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("07", "k3", check_k3, k3,
+             wrong=(lambda lp, ref: k3(ref, lp),),  # the ratio the wrong way round
+             feedback=((lambda lp, ref: lp - ref, "k1"),)),
+    Exercise("07", "clipped_objective", check_clipped_objective, clipped_objective,
+             wrong=(lambda r, a, e: np.maximum(r * a, np.clip(r, 1 - e, 1 + e) * a),),
+             feedback=((lambda r, a, e: r * a, "unclipped"),)),
+    Exercise("07", "gae", check_gae, gae,
+             wrong=(lambda r, v, g, lam: [x - y for x, y in zip(r, v)],
+                    lambda r, v, g, lam: gae(r, v, g, 1.0))),  # ignores lambda
+)

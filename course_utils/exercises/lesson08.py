@@ -1,11 +1,13 @@
-"""Exercise checks for lesson 08 (DPO)."""
+"""Lesson 08's exercises (DPO): the implicit reward, the DPO loss, the KL-regularised optimal policy;
+each check with its solution and wrong answers."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
-from course_utils.exercises import close, run_check
+from course_utils.exercises import Exercise, close, run_check
 from course_utils.rlhf import dpo
 
 
@@ -23,6 +25,11 @@ def check_implicit_reward(fn: Callable[[torch.Tensor, torch.Tensor, float], torc
         return close(got, want, 1e-6), ("an answer the policy likes more than the reference gets a positive reward"
                                         if close(got, want, 1e-6) else f"expected {want.tolist()}")
     return run_check("implicit reward", check)
+
+
+def implicit_reward(policy_logps: torch.Tensor, ref_logps: torch.Tensor, beta: float) -> torch.Tensor:
+    """Solution: beta times the log-ratio of policy to reference."""
+    return beta * (policy_logps - ref_logps)
 
 
 def check_dpo_loss(fn: Callable[..., torch.Tensor]) -> bool:
@@ -43,6 +50,11 @@ def check_dpo_loss(fn: Callable[..., torch.Tensor]) -> bool:
     return run_check("DPO loss", check)
 
 
+def dpo_loss(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor, beta: float) -> torch.Tensor:
+    """Solution: -log sigmoid of beta times the chosen minus the rejected log-ratio, averaged."""
+    return -F.logsigmoid(beta * ((pc - rc) - (pr - rr))).mean()
+
+
 def check_optimal_policy(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool:
     """Hard: ``fn(ref_probs, rewards, beta)`` is the optimum of max E[r] - beta KL(pi || ref) over a
     few answers: pi*(y) = ref(y) exp(r(y) / beta) / Z."""
@@ -60,3 +72,21 @@ def check_optimal_policy(fn: Callable[[torch.Tensor, torch.Tensor, float], torch
                 return False, f"beta={beta}: expected {[round(x, 4) for x in want.tolist()]}"
         return True, "small beta: all mass on the best answer; large beta: stays at the reference"
     return run_check("the KL-regularised optimal policy", check)
+
+
+def optimal_policy(ref_probs: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
+    """Solution: reweight the reference by exp(r / beta), then normalise."""
+    unnormalised = ref_probs * torch.exp(rewards / beta)
+    return unnormalised / unnormalised.sum()
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("08", "implicit_reward", check_implicit_reward, implicit_reward,
+             feedback=((lambda p, r, b: p - r, "beta"),)),
+    Exercise("08", "dpo_loss", check_dpo_loss, dpo_loss,
+             wrong=(lambda pc, pr, rc, rr, b: -F.logsigmoid(b * (pc - pr)).mean(),),  # no reference model
+             feedback=((lambda pc, pr, rc, rr, b: dpo_loss(pr, pc, rr, rc, b), "swapped"),)),
+    Exercise("08", "optimal_policy", check_optimal_policy, optimal_policy,
+             wrong=(lambda ref, r, b: torch.softmax(r / b, 0),),  # forgets the reference
+             feedback=((lambda ref, r, b: ref * torch.exp(r / b), "sum to 1"),)),  # not normalised
+)
