@@ -63,19 +63,3 @@ def all_exercises() -> tuple[Exercise, ...]:
     wants to compare after trying (or read ``course_utils/exercises/lessonNN.py``)."""
     lessons = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("lesson"))
     return tuple(e for name in lessons for e in importlib.import_module(f"{__name__}.{name}").EXERCISES)
-
-
-def load_solutions(lesson: str):
-    """The solutions module of lesson ``lesson`` ("00" ... "08"), from ``notebooks/solutions/``:
-    for the tests, and for a learner who wants to compare after trying."""
-    import importlib.util
-
-    from course_utils.paths import NOTEBOOKS_DIR
-
-    path = NOTEBOOKS_DIR / "solutions" / f"lesson{str(lesson).zfill(2)}.py"
-    if not path.exists():
-        raise FileNotFoundError(f"no solutions for lesson {lesson!r}: {path} does not exist")
-    spec = importlib.util.spec_from_file_location(f"solutions{str(lesson).zfill(2)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
