@@ -60,7 +60,7 @@ data: setup
 	$(PY) scripts/make_data.py
 
 slides: setup
-	$(RUN_ENV) $(PY) scripts/build_slides.py
+	$(RUN_ENV) $(PY) -m course_utils.slides
 
 clean:
 	rm -rf build/
