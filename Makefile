@@ -31,7 +31,7 @@ setup:
 test: setup
 	rm -rf build/results  # every claim reads a record this run wrote
 	$(RUN_ENV) $(PY) -m course_utils.models
-	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
+	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims tests/integration
 	$(RUN_ENV) $(PY) scripts/hub_smoke.py  # every notebook in the hub-smoke profile, fp16 and bf16, stand-in Hub cache
 
 unit: setup

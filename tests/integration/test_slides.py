@@ -1,6 +1,6 @@
 """The instructor decks build and render in headless Chromium, offline.
 
-Runs after the notebooks (make test runs tests/claims last), so build/figures and build/results
+Runs after the notebooks (make test runs tests/integration last), so build/figures and build/results
 exist. Builds every deck (HTML + PDF) into build/slides/, then opens each deck in Debian's
 Chromium through playwright and fails on: a console error or page error, an image that did not
 load, math that KaTeX did not typeset (or whose CSS/fonts did not load), a failed request, or any
