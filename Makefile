@@ -1,4 +1,5 @@
-# The course's entry points. Every target sets up .venv first (idempotent, seconds when done).
+# The course's entry points. Every target runs the set-up first (idempotent, offline and under a
+# second when done).
 # See README.md. Variables: PROFILE (tiny|hub), PYTHON (interpreter used to create .venv).
 SHELL := /bin/bash
 VENV ?= .venv
@@ -11,7 +12,8 @@ RUN_ENV := COURSE_PROFILE=$(PROFILE) HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_
 
 .PHONY: setup test unit course lab bench data slides clean help reproduce seeds hub-smoke
 help:
-	@echo "make setup   create/reuse .venv with pinned versions"
+	@echo "make setup   install everything (the only step that needs the network): .venv with pinned versions,"
+	@echo "             Chromium/Node.js/npm (as root, with apt-get), the slides' npm packages (npm ci)"
 	@echo "make test    unit tests + every notebook (nbval) + lesson claims, offline"
 	@echo "make course  execute every notebook -> build/ (notebooks, HTML, results, slides)"
 	@echo "make lab     open JupyterLab on notebooks/"
@@ -27,10 +29,9 @@ setup:
 	@bash scripts/setup_env.sh
 
 test: setup
-	@bash scripts/test_deps.sh
 	rm -rf build/results  # every claim reads a record this run wrote
 	$(RUN_ENV) $(PY) -m course_utils.models
-	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims
+	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims tests/integration
 	$(RUN_ENV) $(PY) scripts/hub_smoke.py  # every notebook in the hub-smoke profile, fp16 and bf16, stand-in Hub cache
 
 unit: setup
@@ -59,7 +60,7 @@ data: setup
 	$(PY) scripts/make_data.py
 
 slides: setup
-	$(RUN_ENV) $(PY) scripts/build_slides.py
+	$(RUN_ENV) $(PY) -m course_utils.slides
 
 clean:
 	rm -rf build/

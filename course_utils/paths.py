@@ -8,6 +8,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+#: The decks' Markdown, templates and npm packages (built by ``python -m course_utils.slides``).
+SLIDES_DIR = REPO_ROOT / "slides"
 
 
 def build_dir() -> Path:

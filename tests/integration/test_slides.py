@@ -1,6 +1,6 @@
 """The instructor decks build and render in headless Chromium, offline.
 
-Runs after the notebooks (make test runs tests/claims last), so build/figures and build/results
+Runs after the notebooks (make test runs tests/integration last), so build/figures and build/results
 exist. Builds every deck (HTML + PDF) into build/slides/, then opens each deck in Debian's
 Chromium through playwright and fails on: a console error or page error, an image that did not
 load, math that KaTeX did not typeset (or whose CSS/fonts did not load), a failed request, or any
@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import os
 import re
 import shutil
-import sys
 import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from course_utils import paths
-
-_spec = importlib.util.spec_from_file_location("build_slides", paths.REPO_ROOT / "scripts" / "build_slides.py")
-bs = sys.modules.setdefault("build_slides", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(bs)
+from course_utils.slides import BuildError, build, deck_files
+from course_utils.slides.assets import node_modules
+from course_utils.slides.pdf import CHROMIUM_ARGS, find_chromium
 
 OUT = paths.build_dir() / "slides"
 SHOTS = OUT / "screenshots"
@@ -40,9 +36,9 @@ def _skip_or_fail(reason: str) -> None:
 
 
 def _chromium() -> str:
-    exe = bs.find_chromium()
+    exe = find_chromium()
     if not exe:
-        _skip_or_fail("no Chromium found: install Debian's chromium (bash scripts/test_deps.sh does, as root) "
+        _skip_or_fail("no Chromium found: install Debian's chromium (make setup does, as root) "
                       "or set COURSE_CHROMIUM to a Chrome/Chromium binary")
     try:
         import playwright.sync_api  # noqa: F401
@@ -53,10 +49,14 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def built() -> dict:
-    if not shutil.which("node") or not shutil.which("npm"):
-        _skip_or_fail("Node.js/npm not installed: the slide build needs them (apt-get install nodejs npm)")
+    if not shutil.which("node"):
+        _skip_or_fail("Node.js not installed: the slide build needs it (make setup installs it where it can)")
+    try:
+        node_modules()
+    except BuildError as e:
+        _skip_or_fail(str(e))
     _chromium()
-    return bs.build(OUT, pdf="require")
+    return build(OUT, pdf="require")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def browser(built):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), args=bs.CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -156,7 +156,7 @@ OVERFLOW = """(i) => {
 
 
 def test_every_deck_has_html_and_a_pdf(built):
-    assert [d["deck"] for d in built["decks"]] == [p.stem for p in bs.deck_files()]
+    assert [d["deck"] for d in built["decks"]] == [p.stem for p in deck_files()]
     assert (OUT / "index.html").exists()
     for d in built["decks"]:
         pdf = (OUT / f"{d['deck']}.pdf").read_bytes()
