@@ -50,6 +50,11 @@ class Checked:
             ok = _is_number(v) and (v > low if strict else v >= low)
             self._require(n, ok, f"a number {'>' if strict else '>='} {low:g}")
 
+    def _fractions(self, *names: str) -> None:
+        for n in names:
+            v = getattr(self, n)
+            self._require(n, _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+
     def _int_lists(self, *names: str, low: int = 1) -> None:
         for n in names:
             v = getattr(self, n)
@@ -198,8 +203,7 @@ class Lesson03Config(LessonConfig):
         self._ints("seed", low=0)
         self._numbers("lr")
         self._numbers("weight_decay", "overfit_weight_decay", strict=False)
-        self._require("warmup_ratio", _is_number(self.warmup_ratio) and 0 <= self.warmup_ratio < 1,
-                      "a number in [0, 1)")
+        self._fractions("warmup_ratio")
         self._number_lists("sweep_lrs")
 
 
