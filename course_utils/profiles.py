@@ -15,15 +15,29 @@ the hub profile changes the model, not the data.
 
 The profile is chosen by ``$COURSE_PROFILE`` or, when that is unset, by the hardware
 recommendation (:func:`course_utils.hardware.recommend`). Each lesson reads its sizes
-(model, steps, batch, sequence length) from ``profile.lesson("NN")``; no notebook has a
-separate test mode.
+(model, steps, batch, sequence length) from ``profile.lesson("NN")``, a frozen, typed and
+checked config (:mod:`course_utils.configs`); no notebook has a separate test mode.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from types import SimpleNamespace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+from course_utils.configs import (
+    ConfigError,
+    Lesson00Config,
+    Lesson01Config,
+    Lesson02Config,
+    Lesson03Config,
+    Lesson04Config,
+    Lesson05Config,
+    Lesson06Config,
+    Lesson07Config,
+    Lesson08Config,
+    Lesson09Config,
+    LessonConfig,
+)
 
 PROFILE_NAMES = ("tiny", "hub", "hub-smoke")
 DTYPES = ("float32", "float16", "bfloat16")
@@ -35,76 +49,91 @@ MODELS = {
 }
 MODELS["hub-smoke"] = MODELS["hub"]
 
-#: Per-lesson sizes. Each lesson owns its own entry; keys are free-form but keep the names
-#: steps / batch_size / seq_len / n_eval where they apply.
-LESSON_SIZES: dict[str, dict[str, dict[str, Any]]] = {
-    "00": {"tiny": {"batch_size": 8, "seq_len": 128}, "hub": {"batch_size": 8, "seq_len": 512}},
+#: Per-lesson sizes: ``LESSON_SIZES["NN"][profile]`` is lesson NN's typed config
+#: (:class:`course_utils.configs.LessonNNConfig`, which documents and checks each field).
+#: hub-smoke is derived from hub below; ``seed`` is set per run by :func:`_build`.
+LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
+    "00": {"tiny": Lesson00Config(batch_size=8, seq_len=128), "hub": Lesson00Config(batch_size=8, seq_len=512)},
     "01": {  # pretraining: the same recipe as the base model, a shorter run (models.BASE_RECIPE is the full one)
-        "tiny": {"n_raw_docs": 400, "tokenizer_docs": 3000, "vocab_sizes": [300, 700, 2048],
-                 "train_docs": 6000, "vocab_size": 2048, "n_layer": 4, "d_model": 128, "n_head": 4,
-                 "d_ff": 384, "seq_len": 128, "steps": 250, "batch_size": 16, "lr": 2e-3, "eval_every": 25,
-                 "n_eval_blocks": 48, "scaling_widths": [32, 64, 128], "scaling_steps": 60},
+        "tiny": Lesson01Config(
+            n_raw_docs=400, tokenizer_docs=3000, vocab_sizes=[300, 700, 2048],
+            train_docs=6000, vocab_size=2048, n_layer=4, d_model=128, n_head=4,
+            d_ff=384, seq_len=128, steps=250, batch_size=16, lr=2e-3, eval_every=25,
+            n_eval_blocks=48, scaling_widths=[32, 64, 128], scaling_steps=60),
         # hub: about 3.5 passes over the corpus's ~1.2M tokens (250 x 64 x 256), not 28
-        "hub": {"n_raw_docs": 2000, "tokenizer_docs": 13000, "vocab_sizes": [500, 2048, 8192],
-                "train_docs": 13439, "vocab_size": 2048, "n_layer": 8, "d_model": 384, "n_head": 6,
-                "d_ff": 1024, "seq_len": 256, "steps": 250, "batch_size": 64, "lr": 1e-3, "eval_every": 25,
-                "n_eval_blocks": 128, "scaling_widths": [64, 128, 256, 384], "scaling_steps": 100},
+        "hub": Lesson01Config(
+            n_raw_docs=2000, tokenizer_docs=13000, vocab_sizes=[500, 2048, 8192],
+            train_docs=13439, vocab_size=2048, n_layer=8, d_model=384, n_head=6,
+            d_ff=1024, seq_len=256, steps=250, batch_size=64, lr=1e-3, eval_every=25,
+            n_eval_blocks=128, scaling_widths=[64, 128, 256, 384], scaling_steps=100),
     },
     "02": {  # vision: CNN on scattered digits; text: MiniLM on the intents set
-        "tiny": {"canvas": 12, "pretrain_copies": 8, "pretrain_steps": 500, "transfer_steps": 100,
-                 "cnn_labels_per_class": [1, 2, 4, 10], "cnn_seeds": 5,
-                 "probe_labels_per_class": [2, 4, 8, 16, 32], "probe_seeds": 3,
-                 "ft_labels_per_class": 4, "text_steps": 16, "batch_size": 16, "max_length": 32,
-                 "body_lr": 1e-4, "head_lr": 1e-3, "scratch_lr": 5e-4},
-        "hub": {"canvas": 12, "pretrain_copies": 20, "pretrain_steps": 2000, "transfer_steps": 200,
-                "cnn_labels_per_class": [1, 2, 5, 10, 25], "cnn_seeds": 5,
-                "probe_labels_per_class": [2, 4, 8, 16, 32, 64], "probe_seeds": 5,
-                "ft_labels_per_class": 8, "text_steps": 60, "batch_size": 16, "max_length": 32,
-                "body_lr": 1e-4, "head_lr": 1e-3, "scratch_lr": 5e-4},
+        "tiny": Lesson02Config(
+            canvas=12, pretrain_copies=8, pretrain_steps=500, transfer_steps=100,
+            cnn_labels_per_class=[1, 2, 4, 10], cnn_seeds=5,
+            probe_labels_per_class=[2, 4, 8, 16, 32], probe_seeds=3,
+            ft_labels_per_class=4, text_steps=16, batch_size=16, max_length=32,
+            body_lr=1e-4, head_lr=1e-3, scratch_lr=5e-4),
+        "hub": Lesson02Config(
+            canvas=12, pretrain_copies=20, pretrain_steps=2000, transfer_steps=200,
+            cnn_labels_per_class=[1, 2, 5, 10, 25], cnn_seeds=5,
+            probe_labels_per_class=[2, 4, 8, 16, 32, 64], probe_seeds=5,
+            ft_labels_per_class=8, text_steps=60, batch_size=16, max_length=32,
+            body_lr=1e-4, head_lr=1e-3, scratch_lr=5e-4),
     },
     "03": {  # full fine-tuning: the SFT recipe (also sft.load_sft_model's), shorter sweeps, rehearsal
-        "tiny": {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64, "warmup_ratio": 0.05,
-                 "n_eval": 240, "n_val": 64, "eval_steps": 50, "n_ppl_blocks": 32, "manual_steps": 15,
-                 "sweep_lrs": [2e-4, 2e-3, 2e-2], "sweep_steps": 40, "overfit_rows": 48, "overfit_steps": 48,
-                 "overfit_weight_decay": 0.1, "rehearsal_general": 400},
-        "hub": {"steps": 600, "batch_size": 16, "lr": 2e-5, "weight_decay": 0.0, "seq_len": 128, "warmup_ratio": 0.05,
-                "n_eval": 480, "n_val": 128, "eval_steps": 100, "n_ppl_blocks": 64, "manual_steps": 20,
-                "sweep_lrs": [5e-6, 2e-5, 1e-4], "sweep_steps": 150, "overfit_rows": 64, "overfit_steps": 160,
-                "overfit_weight_decay": 0.1, "rehearsal_general": 800},
+        "tiny": Lesson03Config(
+            steps=500, batch_size=16, lr=2e-3, weight_decay=0.0, seq_len=64, warmup_ratio=0.05,
+            n_eval=240, n_val=64, eval_steps=50, n_ppl_blocks=32, manual_steps=15,
+            sweep_lrs=[2e-4, 2e-3, 2e-2], sweep_steps=40, overfit_rows=48, overfit_steps=48,
+            overfit_weight_decay=0.1, rehearsal_general=400),
+        "hub": Lesson03Config(
+            steps=600, batch_size=16, lr=2e-5, weight_decay=0.0, seq_len=128, warmup_ratio=0.05,
+            n_eval=480, n_val=128, eval_steps=100, n_ppl_blocks=64, manual_steps=20,
+            sweep_lrs=[5e-6, 2e-5, 1e-4], sweep_steps=150, overfit_rows=64, overfit_steps=160,
+            overfit_weight_decay=0.1, rehearsal_general=800),
     },
     "04": {  # LoRA: 03's recipe with its own lr and its own budget (LoRA converges more slowly: at 03's
              # 500 steps it reached 29-35% against full FT's 88-90%; issue 13 measured 87% at 1,000 steps);
              # shorter runs for the rank sweep and prompt tuning. Lesson 05's LoRA and QLoRA use the same.
-        "tiny": {"r": 8, "alpha": 16, "lr": 5e-3, "steps": 1000, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                 "up_proj", "down_proj"], "n_eval": 240, "n_ppl_blocks": 32, "timing_steps": 5,
-                 "sweep_ranks": [1, 4, 16], "sweep_steps": 100, "prompt_tuning_lr": 3e-2, "virtual_tokens": 8},
-        "hub": {"r": 16, "alpha": 32, "lr": 2e-4, "steps": 600, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                "up_proj", "down_proj"], "n_eval": 480, "n_ppl_blocks": 64, "timing_steps": 5,
-                "sweep_ranks": [2, 8, 32], "sweep_steps": 200, "prompt_tuning_lr": 3e-2, "virtual_tokens": 16},
+        "tiny": Lesson04Config(
+            r=8, alpha=16, lr=5e-3, steps=1000,
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            n_eval=240, n_ppl_blocks=32, timing_steps=5,
+            sweep_ranks=[1, 4, 16], sweep_steps=100, prompt_tuning_lr=3e-2, virtual_tokens=8),
+        "hub": Lesson04Config(
+            r=16, alpha=32, lr=2e-4, steps=600,
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            n_eval=480, n_ppl_blocks=64, timing_steps=5,
+            sweep_ranks=[2, 8, 32], sweep_steps=200, prompt_tuning_lr=3e-2, virtual_tokens=16),
     },
     "05": {  # QLoRA: NF4 base + lesson 04's LoRA settings; the tensor for the from-scratch quantizers
-        "tiny": {"weight": "model.layers.0.mlp.down_proj", "blocksize": 64, "n_eval": 240, "n_ppl_blocks": 32},
-        "hub": {"weight": "model.layers.0.mlp.down_proj", "blocksize": 64, "n_eval": 480, "n_ppl_blocks": 64},
+        "tiny": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=240, n_ppl_blocks=32),
+        "hub": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=480, n_ppl_blocks=64),
     },
     "06": {  # reward modeling: RewardTrainer on the preference pairs; n_eval held-out pairs
-        "tiny": {"rm_steps": 150, "rm_batch_size": 16, "rm_lr": 5e-4, "max_length": 128, "n_eval": 480},
-        "hub": {"rm_steps": 400, "rm_batch_size": 16, "rm_lr": 1e-5, "max_length": 512, "n_eval": 480},
+        "tiny": Lesson06Config(rm_steps=150, rm_batch_size=16, rm_lr=5e-4, max_length=128, n_eval=480),
+        "hub": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-5, max_length=512, n_eval=480),
     },
     "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO
-        "tiny": {"steps": 24, "batch_size": 32, "mini_batch_size": 16, "ppo_epochs": 2, "lr": 2e-4,
-                 "kl_coef": 0.05, "max_new_tokens": 16, "sweep_steps": 10, "sweep_kl_coefs": [0.0, 0.05, 0.5],
-                 "sweep_clipranges": [0.05, 0.2, 10.0], "grpo_steps": 12, "grpo_generations": 4, "n_eval": 96},
-        "hub": {"steps": 200, "batch_size": 64, "mini_batch_size": 16, "ppo_epochs": 4, "lr": 1e-6,
-                "kl_coef": 0.05, "max_new_tokens": 48, "sweep_steps": 60, "sweep_kl_coefs": [0.0, 0.05, 0.5],
-                "sweep_clipranges": [0.05, 0.2, 10.0], "grpo_steps": 100, "grpo_generations": 8, "n_eval": 240},
+        "tiny": Lesson07Config(
+            steps=24, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=2e-4,
+            kl_coef=0.05, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.05, 0.5],
+            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=12, grpo_generations=4, n_eval=96),
+        "hub": Lesson07Config(
+            steps=200, batch_size=64, mini_batch_size=16, ppo_epochs=4, lr=1e-6,
+            kl_coef=0.05, max_new_tokens=48, sweep_steps=60, sweep_kl_coefs=[0.0, 0.05, 0.5],
+            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=100, grpo_generations=8, n_eval=240),
     },
     "08": {  # DPO: DPOTrainer from the SFT model; a few betas (shorter runs) for the reward-vs-KL frontier
-        "tiny": {"steps": 120, "batch_size": 16, "lr": 5e-4, "beta": 0.1, "max_length": 128,
-                 "frontier_betas": [0.05, 0.1, 0.5], "frontier_steps": 60, "n_eval": 96, "n_pref_eval": 480},
-        "hub": {"steps": 500, "batch_size": 16, "lr": 5e-7, "beta": 0.1, "max_length": 512,
-                "frontier_betas": [0.05, 0.1, 0.5], "frontier_steps": 200, "n_eval": 240, "n_pref_eval": 480},
+        "tiny": Lesson08Config(
+            steps=120, batch_size=16, lr=5e-4, beta=0.1, max_length=128,
+            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=60, n_eval=96, n_pref_eval=480),
+        "hub": Lesson08Config(
+            steps=500, batch_size=16, lr=5e-7, beta=0.1, max_length=512,
+            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=200, n_eval=240, n_pref_eval=480),
     },
-    "09": {"tiny": {}, "hub": {}},
+    "09": {"tiny": Lesson09Config(), "hub": Lesson09Config()},
 }
 
 #: hub-smoke: the hub sizes (learning rates, recipes) with a few steps on a few rows each.
@@ -124,8 +153,20 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
            "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
     "08": {"steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2, "n_eval": 8, "n_pref_eval": 16},
 }
+
+
+def _smoke(key: str, hub: LessonConfig) -> LessonConfig:
+    """Lesson ``key``'s hub config with its smoke overrides (checked like any config)."""
+    overrides = SMOKE_OVERRIDES.get(key, {})
+    unknown = set(overrides) - {f.name for f in fields(hub)}
+    if unknown:
+        raise ConfigError(f"SMOKE_OVERRIDES[{key!r}] sets {sorted(unknown)}, which {type(hub).__name__} does "
+                          f"not have; use its fields: {', '.join(f.name for f in fields(hub))}")
+    return replace(hub, **overrides)
+
+
 for _k, _v in LESSON_SIZES.items():
-    _v["hub-smoke"] = {**_v["hub"], **SMOKE_OVERRIDES.get(_k, {})}
+    _v["hub-smoke"] = _smoke(_k, _v["hub"])
 
 
 _LAST: dict[str, str] = {}
@@ -150,18 +191,18 @@ class Profile:
     dtype: str = "float32"
     base_model: str = MODELS["tiny"]["base_model"]
     encoder: str = MODELS["tiny"]["encoder"]
-    sizes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    sizes: dict[str, LessonConfig] = field(default_factory=dict, repr=False)
 
     @property
     def is_tiny(self) -> bool:
         return self.name == "tiny"
 
-    def lesson(self, key: str) -> SimpleNamespace:
-        """The sizes of lesson ``key`` ("01" ... "09") in this profile, as attributes."""
+    def lesson(self, key: str) -> LessonConfig:
+        """The sizes of lesson ``key`` ("00" ... "09") in this profile: its frozen, typed config."""
         key = str(key).zfill(2)
         if key not in self.sizes:
             raise ProfileError(f"no sizes for lesson {key!r}; known lessons: {sorted(self.sizes)}")
-        return SimpleNamespace(**self.sizes[key])
+        return self.sizes[key]
 
     def describe(self) -> str:
         """One line: which profile, on what, and why."""
@@ -174,7 +215,7 @@ def _build(name: str, reason: str, device: str, dtype: str) -> Profile:
 
     seed.fix_threads()  # every notebook starts here: the same thread count whatever the load
     run_seed = seed.course_seed()  # $COURSE_SEED: every lesson's `cfg.seed`
-    sizes = {k: {**v[name], "seed": run_seed} for k, v in LESSON_SIZES.items()}
+    sizes = {k: replace(v[name], seed=run_seed) for k, v in LESSON_SIZES.items()}
     _LAST["name"] = name
     return Profile(name=name, reason=reason, device=device, dtype=dtype,
                    base_model=MODELS[name]["base_model"], encoder=MODELS[name]["encoder"], sizes=sizes)

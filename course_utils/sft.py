@@ -2,6 +2,7 @@
 
 * :func:`train_sft` trains with trl's ``SFTTrainer`` on prompt/completion rows, with the loss
   on the completion only; ``peft_config`` turns it into LoRA / QLoRA (lessons 04, 05).
+  :func:`recipe` gives its settings (an :class:`SFTRecipe`) from lesson 03's config.
 * :func:`masked_example` shows what the trainer feeds the model: ids and labels with the
   prompt masked (-100), the way lesson 03 explains it.
 * :func:`general_perplexity` measures forgetting on the general corpus.
@@ -15,18 +16,41 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from course_utils import cache, chat, devices, paths
+from course_utils.configs import Recipe
 
-#: The recipe of lesson 03 in the tiny profile; the profile's ``lesson("03")`` overrides it.
-DEFAULT_RECIPE = {"steps": 500, "batch_size": 16, "lr": 2e-3, "weight_decay": 0.0, "seq_len": 64,
-                  "warmup_ratio": 0.05, "seed": 0}
-RECIPE_KEYS = tuple(DEFAULT_RECIPE)
+
+@dataclass(frozen=True, eq=False)
+class SFTRecipe(Recipe):
+    """Lesson 03's SFT recipe, the keyword arguments of :func:`train_sft`; reads like a dict too
+    (``train_sft(..., **recipe)``, ``recipe["steps"]``, ``{**recipe, "steps": 40}``)."""
+
+    SET_IN: ClassVar[str] = "lesson 03's config (course_utils/profiles.py) or the overrides given to sft.recipe()"
+    steps: int               # optimizer steps
+    batch_size: int          # rows per step
+    lr: float                # peak learning rate (cosine schedule)
+    weight_decay: float      # AdamW weight decay
+    seq_len: int             # tokens per row (longer rows are cut)
+    warmup_ratio: float      # fraction of the steps spent warming up
+    seed: int                # seed of the trainer and its data order
+
+    def __post_init__(self) -> None:
+        self._ints("steps", "batch_size", "seq_len")
+        self._ints("seed", low=0)
+        self._numbers("lr")
+        self._numbers("weight_decay", strict=False)
+        self._fractions("warmup_ratio")
+
+
+#: The recipe's settings, in order.
+RECIPE_KEYS = tuple(f.name for f in fields(SFTRecipe))
 STATS_FILE = "sft_stats.json"
 CACHE_VERSION = 1
 #: Files a complete cached SFT model folder has.
@@ -116,19 +140,17 @@ class SFTRun:
         return out
 
 
-def recipe(profile=None, **overrides: Any) -> dict[str, Any]:
+def recipe(profile=None, **overrides: Any) -> SFTRecipe:
     """Lesson 03's recipe (steps, batch_size, lr, weight_decay, seq_len, warmup_ratio, seed) from
-    the profile, with ``overrides`` applied."""
+    the profile, with ``overrides`` applied (and checked)."""
     from course_utils import profiles
 
     profile = profile or profiles.get_profile(verbose=False)
-    cfg = vars(profile.lesson("03"))
-    out = {k: cfg.get(k, v) for k, v in DEFAULT_RECIPE.items()}
     unknown = set(overrides) - set(RECIPE_KEYS)
     if unknown:
         raise ValueError(f"unknown recipe setting(s) {sorted(unknown)}; known: {', '.join(RECIPE_KEYS)}")
-    out.update(overrides)
-    return out
+    cfg = profile.lesson("03")
+    return SFTRecipe(**{**{k: getattr(cfg, k) for k in RECIPE_KEYS}, **overrides})
 
 
 def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, lr: float,
@@ -242,7 +264,7 @@ def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 1
 
 
 # --------------------------------------------------------------------------- the cached SFT model
-def sft_cache_path(base_model, profile=None, recipe_settings: dict | None = None) -> Path:
+def sft_cache_path(base_model, profile=None, recipe_settings: Mapping[str, Any] | None = None) -> Path:
     """Where the SFT model of this base model, data and recipe is (or would be) cached."""
     from course_utils import data
 
@@ -314,8 +336,8 @@ def stats_of(run: SFTRun, model, tokenizer, profile=None, evaluation: dict | Non
     if evaluation is None:
         from course_utils import evaluation as evaluation_mod
 
-        evaluation = evaluation_mod.evaluate(model, tokenizer, n=getattr(cfg, "n_eval", None), batch_size=64,
-                                             perplexity_blocks=getattr(cfg, "n_ppl_blocks", 64))
+        evaluation = evaluation_mod.evaluate(model, tokenizer, n=cfg.n_eval, batch_size=64,
+                                             perplexity_blocks=cfg.n_ppl_blocks)
     ev = {k: evaluation[k] for k in ("task_accuracy", "judge_score", "format_rate", "general_perplexity")}
     ev["n_eval"] = evaluation["n"]
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

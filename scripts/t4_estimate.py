@@ -40,42 +40,42 @@ def lesson_work() -> dict[str, dict[str, float]]:
     prompt_tok = mean_tokens("rl_prompts", ("prompt",))
     work = {"00": {"flops": 0.0, "decode": 0}}  # one measured training step of the base model
     s1 = size["01"]  # the lesson's own GPT (about 15M parameters) and its scaling runs
-    gpt = 12 * s1["n_layer"] * s1["d_model"] ** 2 + s1["vocab_size"] * s1["d_model"]
-    tokens = s1["steps"] * s1["batch_size"] * s1["seq_len"]
-    scaling = sum(12 * s1["n_layer"] * w ** 2 * s1["scaling_steps"] * s1["batch_size"] * s1["seq_len"]
-                  for w in s1["scaling_widths"])
+    gpt = 12 * s1.n_layer * s1.d_model ** 2 + s1.vocab_size * s1.d_model
+    tokens = s1.steps * s1.batch_size * s1.seq_len
+    scaling = sum(12 * s1.n_layer * w ** 2 * s1.scaling_steps * s1.batch_size * s1.seq_len
+                  for w in s1.scaling_widths)
     work["01"] = {"flops": 6 * gpt * tokens + 6 * scaling, "decode": 6 * 60}
     s2 = size["02"]
-    work["02"] = {"flops": 6 * 22.7e6 * s2["text_steps"] * s2["batch_size"] * s2["max_length"], "decode": 0}
+    work["02"] = {"flops": 6 * 22.7e6 * s2.text_steps * s2.batch_size * s2.max_length, "decode": 0}
     s3 = size["03"]
-    sft_steps = s3["steps"] * 2 + 3 * s3["sweep_steps"] + 2 * s3["overfit_steps"] + s3["manual_steps"]
-    evals3 = 4 * (s3["n_eval"] / 64) * 24  # base, 3-shot, full, rehearsal: batches x new tokens
-    work["03"] = {"flops": 6 * N * sft_steps * s3["batch_size"] * sft_tok, "decode": evals3}
+    sft_steps = s3.steps * 2 + 3 * s3.sweep_steps + 2 * s3.overfit_steps + s3.manual_steps
+    evals3 = 4 * (s3.n_eval / 64) * 24  # base, 3-shot, full, rehearsal: batches x new tokens
+    work["03"] = {"flops": 6 * N * sft_steps * s3.batch_size * sft_tok, "decode": evals3}
     s4 = size["04"]
-    lora_steps = s4["steps"] + (len(s4["sweep_ranks"]) + 1) * s4["sweep_steps"]
-    work["04"] = {"flops": 4 * N * lora_steps * s3["batch_size"] * sft_tok,
-                  "decode": (2 + len(s4["sweep_ranks"])) * (s4["n_eval"] / 64) * 24}
-    work["05"] = {"flops": 2 * 4 * N * s4["steps"] * s3["batch_size"] * sft_tok,
-                  "decode": 3 * (size["05"]["n_eval"] / 64) * 24}
+    lora_steps = s4.steps + (len(s4.sweep_ranks) + 1) * s4.sweep_steps
+    work["04"] = {"flops": 4 * N * lora_steps * s3.batch_size * sft_tok,
+                  "decode": (2 + len(s4.sweep_ranks)) * (s4.n_eval / 64) * 24}
+    work["05"] = {"flops": 2 * 4 * N * s4.steps * s3.batch_size * sft_tok,
+                  "decode": 3 * (size["05"].n_eval / 64) * 24}
     s6 = size["06"]
-    work["06"] = {"flops": 6 * N * s6["rm_steps"] * s6["rm_batch_size"] * pair_tok + 2 * N * s6["n_eval"] * pair_tok,
+    work["06"] = {"flops": 6 * N * s6.rm_steps * s6.rm_batch_size * pair_tok + 2 * N * s6.n_eval * pair_tok,
                   "decode": 0}
     s7 = size["07"]
-    answer = prompt_tok + s7["max_new_tokens"]
-    ppo_steps = s7["steps"] + (len(s7["sweep_kl_coefs"]) + len(s7["sweep_clipranges"])) * s7["sweep_steps"]
+    answer = prompt_tok + s7.max_new_tokens
+    ppo_steps = s7.steps + (len(s7.sweep_kl_coefs) + len(s7.sweep_clipranges)) * s7.sweep_steps
     # per PPO step: rollout forwards of policy, reference, value and reward model; ppo_epochs updates of policy + value
-    per_step = s7["batch_size"] * answer * (4 * 2 * N + s7["ppo_epochs"] * 2 * 6 * N)
-    grpo = s7["grpo_steps"] * s7["batch_size"] * answer * (3 * 2 * N + 6 * N)
-    evals7 = (3 + len(s7["sweep_kl_coefs"])) * 2 * (s7["n_eval"] / 32)
+    per_step = s7.batch_size * answer * (4 * 2 * N + s7.ppo_epochs * 2 * 6 * N)
+    grpo = s7.grpo_steps * s7.batch_size * answer * (3 * 2 * N + 6 * N)
+    evals7 = (3 + len(s7.sweep_kl_coefs)) * 2 * (s7.n_eval / 32)
     work["07"] = {"flops": ppo_steps * per_step + grpo,
-                  "decode": (ppo_steps + s7["grpo_steps"]) * s7["max_new_tokens"]  # one batched generate per step
-                  + evals7 * s7["max_new_tokens"]}
+                  "decode": (ppo_steps + s7.grpo_steps) * s7.max_new_tokens  # one batched generate per step
+                  + evals7 * s7.max_new_tokens}
     s8 = size["08"]
-    dpo_steps = s8["steps"] + len(s8["frontier_betas"]) * s8["frontier_steps"]
-    frontier_ppo = len(s8["frontier_betas"]) * s7["sweep_steps"]
-    work["08"] = {"flops": dpo_steps * s8["batch_size"] * pair_tok * (6 * N + 2 * N) + frontier_ppo * per_step,
-                  "decode": frontier_ppo * s7["max_new_tokens"]
-                  + (2 + 2 * len(s8["frontier_betas"])) * 2 * (s8["n_eval"] / 32) * 20}
+    dpo_steps = s8.steps + len(s8.frontier_betas) * s8.frontier_steps
+    frontier_ppo = len(s8.frontier_betas) * s7.sweep_steps
+    work["08"] = {"flops": dpo_steps * s8.batch_size * pair_tok * (6 * N + 2 * N) + frontier_ppo * per_step,
+                  "decode": frontier_ppo * s7.max_new_tokens
+                  + (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * 20}
     return work
 
 

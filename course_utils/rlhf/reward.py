@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 from course_utils import cache, devices
+from course_utils.configs import Recipe
 from course_utils.rlhf.common import pad, quiet, trainer_args
 
 DEFECTS = ("wrong", "unsafe", "rude", "rambling")
@@ -198,26 +201,45 @@ CACHED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "course_in
 REBUILD_HINT = "delete that folder and call reward.load_reward_model() again to train it anew"
 
 
-def cache_path(recipe: dict[str, Any], start_fingerprint: str) -> Path:
+@dataclass(frozen=True, eq=False)
+class RewardRecipe(Recipe):
+    """The cached reward model's recipe, the keyword arguments of :func:`train_reward_model`;
+    reads like a dict too (``**recipe``, ``recipe["steps"]``)."""
+
+    SET_IN: ClassVar[str] = "lesson 06's config (course_utils/profiles.py: rm_steps, rm_batch_size, rm_lr, max_length)"
+    steps: int               # optimizer steps
+    batch_size: int          # preference pairs per step
+    learning_rate: float     # peak learning rate (linear schedule)
+    max_length: int          # tokens per prompt + answer
+    seed: int                # seed of the head's init and the trainer
+
+    def __post_init__(self) -> None:
+        self._ints("steps", "batch_size", "max_length")
+        self._ints("seed", low=0)
+        self._numbers("learning_rate")
+
+
+def cache_path(recipe: Mapping[str, Any], start_fingerprint: str) -> Path:
     """``paths.cache_dir()/reward-model-<hash>``: the hash covers the recipe, the training
     data and the starting model (:func:`course_utils.cache.fingerprint`), so a change in any of
     them trains a new one."""
     from course_utils import data
 
-    return cache.folder_for("reward-model", {"recipe": recipe, "data": cache.file_hash(data.path_of("preferences", "train")),
+    return cache.folder_for("reward-model", {"recipe": dict(recipe),
+                                             "data": cache.file_hash(data.path_of("preferences", "train")),
                                              "start": start_fingerprint})
 
 
-def default_recipe() -> dict[str, Any]:
-    """The reward-model sizes of the current profile (``LESSON_SIZES['06']``)."""
+def default_recipe() -> RewardRecipe:
+    """The reward-model recipe of the current profile (its lesson 06 config)."""
     from course_utils import profiles
 
     cfg = profiles.get_profile(verbose=False).lesson("06")
-    return {"steps": cfg.rm_steps, "batch_size": cfg.rm_batch_size, "learning_rate": cfg.rm_lr,
-            "max_length": cfg.max_length, "seed": cfg.seed}
+    return RewardRecipe(steps=cfg.rm_steps, batch_size=cfg.rm_batch_size, learning_rate=cfg.rm_lr,
+                        max_length=cfg.max_length, seed=cfg.seed)
 
 
-def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = False, verbose: bool = True):
+def load_reward_model(recipe: Mapping[str, Any] | None = None, *, retrain: bool = False, verbose: bool = True):
     """The course's reward model, trained from the SFT model on the preference data, cached.
 
     Returns ``(reward_model, tokenizer, info)``; ``info`` has the cache path, whether it was
@@ -227,7 +249,7 @@ def load_reward_model(recipe: dict[str, Any] | None = None, *, retrain: bool = F
 
     from course_utils import data, sft
 
-    recipe = recipe or default_recipe()
+    recipe = dict(recipe or default_recipe())  # a plain dict: hashed, saved as JSON, shown in info
     start, tokenizer = sft.load_sft_model()
     path = cache_path(recipe, cache.fingerprint(start))
 

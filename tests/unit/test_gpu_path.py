@@ -198,7 +198,7 @@ def test_hardware_and_profile_agree_with_the_precision_rule():
 
 
 # ----------------------------------------------------------------------------- learning guards
-HUB_LR = {name: profiles.LESSON_SIZES[k]["hub"][key] for name, (k, key) in
+HUB_LR = {name: getattr(profiles.LESSON_SIZES[k]["hub"], key) for name, (k, key) in
           {"sft": ("03", "lr"), "rm": ("06", "rm_lr"), "ppo": ("07", "lr"), "dpo": ("08", "lr")}.items()}
 
 

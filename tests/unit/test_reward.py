@@ -99,3 +99,17 @@ def test_random_heads_agree_with_the_model_and_leave_its_head_alone():
     assert math.isclose(reward.pairwise_eval(rm, tok, rows)["accuracy"], accs[0], abs_tol=1e-6)
     with pytest.raises(ValueError, match="n_heads >= 1"):
         reward.random_head_accuracies(rm, tok, rows, n_heads=0)
+
+
+def test_default_recipe_is_lesson_06s_checked_and_keys_the_cache_as_a_plain_dict(monkeypatch):
+    from course_utils import configs, profiles
+
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    cfg = profiles.get_profile(verbose=False).lesson("06")
+    r = reward.default_recipe()
+    assert isinstance(r, reward.RewardRecipe)
+    assert dict(r) == {"steps": cfg.rm_steps, "batch_size": cfg.rm_batch_size, "learning_rate": cfg.rm_lr,
+                       "max_length": cfg.max_length, "seed": cfg.seed}
+    assert reward.cache_path(r, "fp") == reward.cache_path(dict(r), "fp")  # the same cached model either way
+    with pytest.raises(configs.ConfigError, match=r"RewardRecipe\.batch_size = 0: batch_size must be an int >= 1"):
+        reward.RewardRecipe(**{**r, "batch_size": 0})

@@ -61,6 +61,19 @@ def test_bad_inputs_are_clear(tiny):
         sft.recipe(learning_rate=1)
 
 
+def test_recipe_is_a_checked_sft_recipe_that_reads_like_a_dict():
+    from course_utils import configs, profiles
+
+    prof = profiles.get_profile("tiny", verbose=False)
+    r = sft.recipe(prof, steps=7)
+    cfg = prof.lesson("03")
+    assert isinstance(r, sft.SFTRecipe) and r.steps == r["steps"] == 7 and r.lr == cfg.lr
+    assert list(r) == list(sft.RECIPE_KEYS) and dict(r) == {**{k: getattr(cfg, k) for k in sft.RECIPE_KEYS}, "steps": 7}
+    assert {**r, "steps": 3}["steps"] == 3 and r == dict(r)  # the notebooks' **recipe and {**recipe, ...}
+    with pytest.raises(configs.ConfigError, match=r"SFTRecipe\.lr = -1: lr must be a number > 0; change it in"):
+        sft.recipe(prof, lr=-1)
+
+
 def test_rehearsal_mix_adds_general_text():
     ds = sft.rehearsal_mix(sft.sft_dataset("train", n=20), n_general=10)
     assert len(ds) == 30 and ds.column_names == ["prompt", "completion"]
