@@ -1,0 +1,147 @@
+"""`make test`: every step of the test suite, timed, with the notebooks in parallel lanes.
+
+Steps: set-up (the only one that may use the network; the Makefile runs it first and passes
+its seconds in), ruff, the base model, the unit tests,
+every notebook under nbval (in ``--jobs`` lanes: each notebook runs on one torch thread, so two
+lanes use two cores without changing a figure), the claims and integration tests, and the
+stand-in Hub pass. A failed step does not stop the later ones (one report for everything) but
+makes the exit status non-zero. The seconds of each step go to ``build/bench/suite.json`` and
+are printed against the budget in ``tests/budget.toml``.
+
+    python scripts/test_suite.py [--jobs N] [--skip STEP ...] [--setup-seconds S]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
+PY = str(VENV / "bin" / "python")
+BUDGET = ROOT / "tests" / "budget.toml"
+NBVAL = ["--nbval-lax", "--nbval-cell-timeout=900", "-p", "nbval_ipc"]
+
+
+def load_budget() -> dict:
+    """The limits and the per-notebook seconds of ``tests/budget.toml``."""
+    if tomllib is not None:
+        return tomllib.loads(BUDGET.read_text())
+    out: dict = {}  # the file is flat: [section] then `key = number` lines
+    for line in BUDGET.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("["):
+            section = out.setdefault(line.strip("[]"), {})
+        elif "=" in line:
+            k, v = (x.strip() for x in line.split("=", 1))
+            section[k.strip('"')] = float(v)
+    return out
+
+
+def lanes(notebooks: list[Path], seconds: dict[str, float], jobs: int) -> list[list[Path]]:
+    """Split the notebooks into ``jobs`` lanes of about equal expected time (longest first into
+    the least loaded lane); each lane then runs its notebooks in lesson order, so a lesson that
+    builds a cached model (03's SFT model, 06's reward model) tends to come before its readers."""
+    load = [0.0] * jobs
+    out: list[list[Path]] = [[] for _ in range(jobs)]
+    for nb in sorted(notebooks, key=lambda p: -seconds.get(p.stem, 180)):
+        i = load.index(min(load))
+        out[i].append(nb)
+        load[i] += seconds.get(nb.stem, 180)
+    return [sorted(lane) for lane in out if lane]
+
+
+def _stream(proc: subprocess.Popen, prefix: str) -> None:
+    for line in proc.stdout:
+        sys.stdout.write(prefix + line)
+        sys.stdout.flush()
+
+
+def run(cmds: list[list[str]], env: dict | None = None) -> bool:
+    """Run ``cmds`` side by side in the repository root, their output prefixed by lane number
+    when there is more than one; True if all succeeded."""
+    procs = []
+    for i, cmd in enumerate(cmds):
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, bufsize=1))
+        if len(cmds) > 1:
+            time.sleep(3)  # staggered: the lanes' first imports do not all land at once
+    threads = [threading.Thread(target=_stream, args=(p, f"[lane {i + 1}] " if len(cmds) > 1 else ""))
+               for i, p in enumerate(procs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return all(p.wait() == 0 for p in procs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=min(4, max(1, os.cpu_count() or 1)),
+                    help="notebook lanes (default: the number of cores, at most 4)")
+    ap.add_argument("--skip", nargs="*", default=[], help="steps to leave out (for a local run)")
+    ap.add_argument("--setup-seconds", type=float, help="how long the set-up the Makefile ran took")
+    args = ap.parse_args(argv)
+    budget = load_budget()
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT / "scripts")) if p)}
+    pytest = [PY, "-m", "pytest", "-q", "-ra"]
+    steps = [
+        ("ruff", [[str(VENV / "bin" / "ruff"), "check", "."]]),
+        ("base model", [[PY, "-m", "course_utils.models"]]),
+        ("unit tests", [pytest + ["tests/unit"]]),
+        ("notebooks", [pytest + NBVAL + [str(nb.relative_to(ROOT)) for nb in lane]
+                       for lane in lanes(notebooks, budget["notebook_seconds"], args.jobs)]),
+        ("claims and integration", [pytest + ["tests/claims", "tests/integration"]]),
+        ("stand-in Hub pass", [[PY, "scripts/hub_smoke.py", "--jobs", str(min(2, args.jobs))]]),
+    ]
+    unknown = set(args.skip) - {name for name, _ in steps}
+    if unknown:
+        ap.error(f"unknown step(s) {sorted(unknown)}; steps: {', '.join(name for name, _ in steps)}")
+    shutil.rmtree(ROOT / "build" / "results", ignore_errors=True)  # every claim reads a record this run wrote
+    rows, failed = [], []
+    t_start = time.time() - (args.setup_seconds or 0)
+    if args.setup_seconds is not None:
+        rows.append({"step": "setup", "seconds": round(args.setup_seconds, 1), "ok": True})
+    for name, cmds in steps:
+        if name in args.skip:
+            continue
+        print(f"==> {name}" + (f" ({len(cmds)} lanes: " + " | ".join(
+            " ".join(Path(c).stem for c in cmd if c.endswith(".ipynb")) for cmd in cmds) + ")"
+            if len(cmds) > 1 else ""), flush=True)
+        t = time.time()
+        ok = run(cmds, env)
+        rows.append({"step": name, "seconds": round(time.time() - t, 1), "ok": ok})
+        if not ok:
+            failed.append(name)
+    total = time.time() - t_start
+    limit = budget["limits"]["suite_seconds"]
+    print(f"\n{'step':<26}{'seconds':>9}")
+    for r in rows:
+        print(f"{r['step']:<26}{r['seconds']:>9.0f}  {'ok' if r['ok'] else 'FAILED'}")
+    flag = "within" if total <= limit else "OVER"
+    print(f"{'whole suite':<26}{total:>9.0f}  ({total / 60:.1f} min; budget {limit / 60:.0f} min: {flag})")
+    out = ROOT / "build" / "bench" / "suite.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"steps": rows, "seconds": round(total, 1), "jobs": args.jobs, "skipped": args.skip,
+                               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "budget_seconds": limit},
+                              indent=2) + "\n")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""The CI budget file and the lane split `make test` uses (scripts/test_suite.py)."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import test_suite  # noqa: E402
+
+
+def test_budget_names_every_notebook_and_the_limits():
+    budget = test_suite.load_budget()
+    stems = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert set(budget["notebook_seconds"]) == stems
+    assert budget["limits"]["notebook_seconds"] == 180
+    assert budget["limits"]["suite_seconds"] == 45 * 60
+
+
+def test_the_fallback_parser_reads_the_same_budget(monkeypatch):
+    want = test_suite.load_budget()
+    monkeypatch.setattr(test_suite, "tomllib", None)
+    got = test_suite.load_budget()
+    assert {k: {n: float(v) for n, v in d.items()} for k, d in want.items()} == got
+
+
+def test_lanes_balance_expected_time_and_keep_lesson_order():
+    nbs = [Path(f"notebooks/{n}.ipynb") for n in ("00_a", "01_b", "02_c", "03_d", "04_e")]
+    secs = {"00_a": 10, "01_b": 100, "02_c": 100, "03_d": 200, "04_e": 10}
+    two = test_suite.lanes(nbs, secs, 2)
+    assert sorted(p for lane in two for p in lane) == sorted(nbs)  # each notebook exactly once
+    loads = [sum(secs[p.stem] for p in lane) for lane in two]
+    assert max(loads) - min(loads) <= 20  # 210 / 210 here
+    assert all(lane == sorted(lane) for lane in two)
+    assert test_suite.lanes(nbs, secs, 1) == [sorted(nbs)]
+    assert len(test_suite.lanes(nbs[:1], secs, 4)) == 1  # no empty lanes
