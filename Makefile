@@ -28,11 +28,11 @@ help:
 setup:
 	@bash scripts/setup_env.sh
 
-test: setup
-	rm -rf build/results  # every claim reads a record this run wrote
-	$(RUN_ENV) $(PY) -m course_utils.models
-	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit --nbval-lax --nbval-cell-timeout=900 notebooks tests/claims tests/integration
-	$(RUN_ENV) $(PY) scripts/hub_smoke.py  # every notebook in the hub-smoke profile, fp16 and bf16, stand-in Hub cache
+# set-up, ruff, base model, unit tests, every notebook under nbval (parallel lanes, one torch
+# thread each), claims + integration tests, the stand-in Hub pass; timed against tests/budget.toml
+test:
+	@start=$$(date +%s); bash scripts/setup_env.sh && \
+	  $(RUN_ENV) $(PY) scripts/test_suite.py --setup-seconds $$(( $$(date +%s) - start ))
 
 unit: setup
 	$(RUN_ENV) $(PY) -m pytest -q -ra tests/unit

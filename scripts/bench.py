@@ -1,8 +1,12 @@
-"""Print each notebook's execution time and peak memory (its kernel's resident memory),
-and the base model's corpus size, build time and perplexity. Each notebook runs in its own
-process so its peak memory is its own. Figures, not pass/fail: targets live in README.md."""
+"""`make bench`: each notebook's seconds and peak memory (its kernel's resident memory), run
+alone, one after the other, against the budget in ``tests/budget.toml``; the base model's build;
+and the whole test suite's seconds from the last `make test` (``build/bench/suite.json``).
+Each notebook runs in its own process so its peak memory is its own. Figures with a flag for
+anything over its limit, written to ``build/bench/bench.md``; the exit status is 0 either way
+(a benchmark reports, the tests decide)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+from test_suite import load_budget  # noqa: E402
+
 from course_utils import paths, results  # noqa: E402
 
 
@@ -24,21 +31,52 @@ def run(cmd: list[str]) -> tuple[float, float, int]:
 
 
 def main() -> int:
+    budget = load_budget()
+    limit = budget["limits"]["notebook_seconds"]
+    lines = [f"# make bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)", ""]
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     secs, peak, rc = run([sys.executable, "-m", "course_utils.models"])
-    print(f"{'base model (build or cache load)':<34} {secs:7.1f} s  {peak:8.0f} MB  {'ok' if rc == 0 else 'FAILED'}")
+    say(f"base model (build or cache load): {secs:.1f} s, peak {peak:.0f} MB, {'ok' if rc == 0 else 'FAILED'}")
     try:
         m = results.load("base_model")["metrics"]
-        print(f"    corpus {m['corpus_tokens']:,} tokens, {m['params']:,} params, built in {m['build_seconds']:.0f} s, "
-              f"validation perplexity {m['val_perplexity']:.2f}")
+        say(f"    corpus {m['corpus_tokens']:,} tokens, {m['params']:,} params, built in {m['build_seconds']:.0f} s, "
+            f"validation perplexity {m['val_perplexity']:.2f}")
     except Exception as e:  # the build failed: say so, keep benchmarking
-        print(f"    (no base-model record: {e})")
-    print(f"{'notebook':<34} {'seconds':>9}  {'peak MB':>8}")
-    total = 0.0
+        say(f"    (no base-model record: {e})")
+    say()
+    say(f"| notebook | seconds | peak MB | budget s | |")
+    say("|---|---:|---:|---:|---|")
+    total, over = 0.0, []
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         secs, peak, rc = run([sys.executable, "scripts/run_course.py", "--only", nb.name, "--no-html", "--no-base-model"])
         total += secs
-        print(f"{nb.name:<34} {secs:9.1f}  {peak:8.0f}  {'ok' if rc == 0 else 'FAILED'}", flush=True)
-    print(f"{'all notebooks':<34} {total:9.1f}")
+        flag = "FAILED" if rc else ("OVER" if secs > limit else "ok")
+        if flag == "OVER":
+            over.append(nb.stem)
+        say(f"| {nb.stem} | {secs:.0f} | {peak:.0f} | {limit:.0f} | {flag} |")
+    say(f"| all notebooks, one after the other | {total:.0f} | | | |")
+    say()
+    suite = paths.build_dir() / "bench" / "suite.json"
+    if suite.exists():
+        s = json.loads(suite.read_text())
+        flag = "within" if s["seconds"] <= s["budget_seconds"] else "OVER"
+        say(f"whole `make test` (last run, finished {s['finished_at']}, {s['jobs']} lanes"
+            f"{', skipped ' + ', '.join(s['skipped']) if s['skipped'] else ''}): {s['seconds'] / 60:.1f} min, "
+            f"budget {s['budget_seconds'] / 60:.0f} min: {flag}")
+        for r in s["steps"]:
+            say(f"    {r['step']:<24} {r['seconds']:7.0f} s  {'ok' if r['ok'] else 'FAILED'}")
+    else:
+        say("whole `make test`: no record yet (build/bench/suite.json is written by `make test`)")
+    if over:
+        say(f"over the {limit:.0f} s notebook budget: {', '.join(over)}")
+    out = paths.build_dir() / "bench" / "bench.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"table in {out}")
     return 0
 
 

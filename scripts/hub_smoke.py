@@ -9,12 +9,17 @@ tiny profile's records. It proves the hub path *runs* (placement, dtypes, tokeni
 not what it learns: the stand-in's weights are random. ``build/standin/summary.md`` has the
 seconds per notebook. Exits non-zero if any notebook failed (after running the others).
 
-    python scripts/hub_smoke.py [--dtypes float16,bfloat16] [--only 05_qlora]
+    python scripts/hub_smoke.py [--dtypes float16,bfloat16] [--only 05_qlora] [--jobs 2]
+
+``--jobs 2`` runs the dtype passes side by side, each in its own process (they share nothing
+but the read-only stand-in cache).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import shutil
 import sys
 import time
@@ -35,19 +40,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtypes", default="float16,bfloat16")
     ap.add_argument("--only", help="run just these notebooks (names or stems, comma-separated)")
+    ap.add_argument("--jobs", type=int, default=1, help="dtype passes run side by side")
+    ap.add_argument("--rows-to", help=argparse.SUPPRESS)  # a child pass: write its rows here, no summary
     args = ap.parse_args(argv)
     cache = OUT / "hf-hub"
     t0 = time.time()
-    standin_hub.write_all(cache)
-    print(f"stand-in Hub cache in {cache} ({time.time() - t0:.0f} s)", flush=True)
+    if not args.rows_to:
+        standin_hub.write_all(cache)
+        print(f"stand-in Hub cache in {cache} ({time.time() - t0:.0f} s)", flush=True)
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
         wanted = args.only.split(",")
         notebooks = [p for p in notebooks if p.name in wanted or p.stem in wanted]
         if not notebooks:
             raise SystemExit(f"no notebook named {args.only!r}")
+    dtypes = args.dtypes.split(",")
+    if args.jobs > 1 and len(dtypes) > 1:
+        rows = run_side_by_side(dtypes, args.only, args.jobs)
+        failed = [f"{n} [{d}]" for n, d, s, _ in rows if s != "ok"]
+        return report(rows, failed, time.time() - t0)
     rows, failed = [], []
-    for dtype in args.dtypes.split(","):
+    for dtype in dtypes:
         build = OUT / dtype
         shutil.rmtree(build, ignore_errors=True)  # every pass from scratch: its own models, its own records
         os.environ.update(COURSE_PROFILE="hub-smoke", COURSE_DTYPE=dtype, HF_HUB_OFFLINE="1",
@@ -64,7 +77,33 @@ def main(argv: list[str] | None = None) -> int:
                 print("".join(traceback.format_exception_only(type(e), e))[-3000:], flush=True)
             rows.append((nb.stem, dtype, status, time.time() - t))
             print(f"{nb.stem:26} {dtype:9} {status:18} {rows[-1][3]:6.0f} s", flush=True)
-    total = time.time() - t0
+    if args.rows_to:
+        Path(args.rows_to).write_text(json.dumps(rows))
+        return 1 if failed else 0
+    return report(rows, failed, time.time() - t0)
+
+
+def run_side_by_side(dtypes: list[str], only: str | None, jobs: int) -> list[tuple]:
+    """One child process per dtype pass, at most ``jobs`` at a time; their rows, in dtype order."""
+    pending, running, rows = list(dtypes), [], {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            d = pending.pop(0)
+            out = OUT / f"rows-{d}.json"
+            out.unlink(missing_ok=True)
+            cmd = [sys.executable, __file__, "--dtypes", d, "--rows-to", str(out)] + (["--only", only] if only else [])
+            running.append((d, out, subprocess.Popen(cmd, cwd=ROOT)))
+        time.sleep(1)
+        for item in [r for r in running if r[2].poll() is not None]:
+            running.remove(item)
+            d, out, _ = item
+            rows[d] = [tuple(r) for r in json.loads(out.read_text())] if out.exists() else [
+                ("(pass)", d, "FAILED (no rows)", 0.0)]
+    return [r for d in dtypes for r in rows[d]]
+
+
+def report(rows: list[tuple], failed: list[str], total: float) -> int:
+    """Write ``summary.md``, print one line, return the exit status."""
     lines = ["# Stand-in Hub pass (hub-smoke profile, offline)", "",
              "| notebook | frozen dtype | result | seconds |", "|---|---|---|---:|"]
     lines += [f"| {n} | {d} | {s} | {sec:.0f} |" for n, d, s, sec in rows]
