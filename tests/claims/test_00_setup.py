@@ -20,6 +20,6 @@ def test_calculator_agrees_with_the_measured_footprint_of_the_course_model(metho
 
 
 def test_lora_needs_less_memory_than_full_finetuning():
+    # measured on the course model; the calculator's own full > LoRA > QLoRA ordering for a 7B
+    # model is arithmetic, checked in tests/unit/test_memory.py
     assert metric(LESSON, "lora.measured_mb") < metric(LESSON, "full.measured_mb")
-    gb = metric(LESSON, "llama7b_gb")
-    assert gb["full"] > gb["lora"] > gb["qlora"]

@@ -23,11 +23,6 @@ def test_scratch_lora_agrees_with_peft():
     assert metric(R, "lora_vs_peft_max_abs_diff") < 1e-4
 
 
-def test_lora_trains_a_few_percent_of_the_parameters():
-    ratio = metric(R, "lora.trainable_params") / metric(R, "full.trainable_params")
-    assert ratio <= 0.06, f"LoRA trains {ratio:.1%} of full fine-tuning's parameters"
-
-
 @pytest.mark.xfail(strict=True, reason="aim not reached, the same for every seed (a parameter count): r=8 on all 7 "
                    "linear layers trains 116,736 of 2,145,984 weights, 5.4% > 5%; r=4 (2.7%) is not tuned yet (issue 13)")
 def test_lora_trains_at_most_5_percent_of_the_parameters():
