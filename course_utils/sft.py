@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -153,6 +154,11 @@ def recipe(profile=None, **overrides: Any) -> SFTRecipe:
     return SFTRecipe(**{**{k: getattr(cfg, k) for k in RECIPE_KEYS}, **overrides})
 
 
+#: Trainer-ready (tokenized, masked) training sets of recent runs, by rows and sequence length:
+#: a lesson's many runs on the same rows tokenize them once (about 3 s each time on a CPU).
+_TOKENIZED: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
 def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, lr: float,
               weight_decay: float = 0.0, seq_len: int = 64, warmup_ratio: float = 0.05, seed: int = 0,
               eval_dataset=None, eval_steps: int | None = None, logging_steps: int | None = None,
@@ -185,10 +191,20 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
         logging_steps=logging_steps, eval_strategy="steps" if eval_dataset is not None else "no",
         eval_steps=eval_steps or max(1, steps // 10), save_strategy="no", report_to="none",
         **devices.trainer_precision(), disable_tqdm=True, dataloader_num_workers=0,
-        dataset_num_proc=None, **({"activation_checkpointing": True} if gradient_checkpointing else {}),
+        dataset_num_proc=None,
+        # trl turns (gradient) checkpointing on by default; the course's models are small, and
+        # recomputing every layer's forward in the backward pass made a tiny step 1.75x slower
+        activation_checkpointing=gradient_checkpointing,
     )
+    key = (hashlib.sha256(json.dumps(train_dataset.to_dict(), sort_keys=True).encode()).hexdigest(), seq_len)
+    tokenized = _TOKENIZED.get(key)
+    if tokenized is not None and tokenized[0] is tokenizer:
+        train_dataset = tokenized[1]  # already tokenized with this tokenizer: trl skips that step
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                          processing_class=tokenizer, peft_config=peft_config)
+    _TOKENIZED[key] = (tokenizer, trainer.train_dataset)
+    while len(_TOKENIZED) > 8:
+        _TOKENIZED.pop(next(iter(_TOKENIZED)))
     if peft_config is not None:
         # the adapters in fp32, the frozen base in its own dtype. trl casts a quantized model's
         # adapters to bf16 (the QLoRA paper's choice); the course keeps its one rule instead
@@ -374,3 +390,99 @@ def sft_model_stats(profile=None) -> dict[str, Any]:
     if not path.exists():
         load_sft_model(profile)
     return load_sft_stats(path)
+
+
+# --------------------------------------------------------------------------- the cached LoRA run
+LORA_STATS_FILE = "lora_run.json"
+#: Files a complete cached LoRA folder has (peft's adapter and the run's figures).
+LORA_CACHED_FILES = ("adapter_config.json", "adapter_model.safetensors", LORA_STATS_FILE)
+
+
+def lora_config(profile=None):
+    """Lesson 04's LoRA settings as a peft ``LoraConfig`` (rank, alpha, target layers, no dropout)."""
+    from peft import LoraConfig
+
+    from course_utils import profiles
+
+    cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
+    return LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=0.0, target_modules=list(cfg.target_modules),
+                      task_type="CAUSAL_LM")
+
+
+def lora_recipe(profile=None) -> SFTRecipe:
+    """Lesson 03's recipe with lesson 04's LoRA learning rate and budget."""
+    from course_utils import profiles
+
+    cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
+    return recipe(profile, lr=cfg.lr, steps=cfg.steps)
+
+
+def _lora_key(c) -> dict[str, Any]:
+    return {"r": c.r, "alpha": c.lora_alpha, "targets": sorted(c.target_modules), "dropout": c.lora_dropout}
+
+
+def lora_cache_path(base_model, profile=None) -> Path:
+    """Where lesson 04's LoRA run on this base model and data is (or would be) cached."""
+    from course_utils import data
+
+    files = [data.path_of("instructions", "train")]
+    return cache.folder_for("lora-run", {
+        "v": CACHE_VERSION, "base": cache.fingerprint(base_model), "data": cache.file_hash(*files),
+        "recipe": dict(lora_recipe(profile)), "lora": _lora_key(lora_config(profile))})
+
+
+def _write_lora_run(run: SFTRun, folder: Path) -> None:
+    run.model.save_pretrained(folder, safe_serialization=True)
+    (folder / LORA_STATS_FILE).write_text(json.dumps(
+        {"train_seconds": run.train_seconds, "log_history": run.log_history, "settings": run.settings,
+         "torch_threads": torch.get_num_threads()}, indent=2, sort_keys=True) + "\n")
+
+
+def save_lora_run(run: SFTRun, profile=None) -> Path | None:
+    """Cache a LoRA run that used exactly lesson 04's settings (so lesson 05 can reuse it), atomically;
+    an existing folder is kept. A run with other settings is not cached (returns None, says why)."""
+    from course_utils import models, profiles
+
+    profile = profile or profiles.get_profile(verbose=False)
+    want = {**{k: v for k, v in dict(lora_recipe(profile)).items()}, **_lora_key(lora_config(profile))}
+    peft_cfg = getattr(run.model, "peft_config", {}).get("default")
+    got = {**{k: run.settings.get(k) for k in RECIPE_KEYS}, **(_lora_key(peft_cfg) if peft_cfg else {})}
+    if got != want:
+        diff = sorted(k for k in want if got.get(k) != want[k])
+        print(f"not cached: this run's {', '.join(diff)} differ from lesson 04's settings")
+        return None
+    base, _ = models.load_base_model(profile)
+    target = lora_cache_path(base, profile)
+    return cache.write_atomically(target, lambda tmp: _write_lora_run(run, tmp), LORA_CACHED_FILES)
+
+
+def load_lora_run(profile=None) -> SFTRun:
+    """Lesson 04's LoRA run (its recipe, settings and seed): trained on first call and cached, so
+    lesson 05 compares QLoRA with the very run lesson 04 made instead of training it again.
+    The model is the base model with the trained adapter; ``train_seconds`` and the log are the
+    original run's."""
+    from peft import PeftModel
+
+    from course_utils import models, profiles
+    from course_utils import seed as seed_mod
+
+    profile = profile or profiles.get_profile(verbose=False)
+    base, tokenizer = models.load_base_model(profile)
+    path = lora_cache_path(base, profile)
+
+    def build(tmp: Path) -> None:
+        r = lora_recipe(profile)
+        seed_mod.seed_everything(r["seed"])
+        run = train_sft(models.load_base_model(profile)[0], tokenizer, sft_dataset("train"),
+                        peft_config=lora_config(profile), **r)
+        _write_lora_run(run, tmp)
+
+    hint = "delete that folder and call sft.load_lora_run() again to retrain it"
+    cache.get_or_build(path, build, LORA_CACHED_FILES, hint, error=SFTCacheError, what="LoRA run")
+    try:
+        stats = json.loads((path / LORA_STATS_FILE).read_text())
+        model = PeftModel.from_pretrained(base, path).to(profile.device).eval()
+    except Exception as e:  # a truncated or corrupt file
+        raise SFTCacheError(f"the cached LoRA run {path} could not be loaded ({type(e).__name__}: {e}); {hint}") from e
+    return SFTRun(model=model, train_seconds=stats["train_seconds"], log_history=stats["log_history"],
+                  settings=stats["settings"])

@@ -17,7 +17,7 @@ def trainer_args() -> dict:
     precision by :func:`course_utils.devices.trainer_precision` (bf16 only where native, fp16
     otherwise), fp32 on a CPU; no gradient checkpointing (the models are small), nothing saved,
     no tracking service."""
-    return dict(**devices.trainer_precision(), gradient_checkpointing=False,
+    return dict(**devices.trainer_precision(), activation_checkpointing=False,
                 save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0)
 
 

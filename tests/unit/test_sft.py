@@ -98,3 +98,43 @@ def test_cache_is_atomic_and_corruption_is_explained(tiny, tmp_path):
     (target / "model.safetensors").unlink()
     with pytest.raises(sft.SFTCacheError, match="incomplete"):
         sft._load_cached(target)
+
+
+def test_lora_run_is_built_once_then_read_and_other_settings_are_not_cached(tiny, tmp_path, monkeypatch):
+    """Lesson 05 reuses lesson 04's LoRA run from the cache; a run with other settings never lands there."""
+    import copy
+    import dataclasses
+
+    from course_utils import models, profiles
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    model, tok = tiny
+    pristine = copy.deepcopy(model)
+    builds = []
+
+    def fake_base(profile=None):
+        builds.append(1)
+        return copy.deepcopy(pristine), tok
+
+    monkeypatch.setattr(models, "load_base_model", fake_base)
+    prof = profiles.get_profile("tiny", verbose=False)
+    sizes = {**prof.sizes, "03": dataclasses.replace(prof.lesson("03"), batch_size=4),
+             "04": dataclasses.replace(prof.lesson("04"), r=2, alpha=4, steps=3, target_modules=["q_proj", "v_proj"])}
+    prof = dataclasses.replace(prof, sizes=sizes)
+
+    first = sft.load_lora_run(prof)  # trains (3 steps) and caches
+    folder = sft.lora_cache_path(pristine, prof)
+    assert folder.is_dir() and (folder / sft.LORA_STATS_FILE).is_file()
+    stamp = (folder / "adapter_model.safetensors").stat().st_mtime_ns
+    again = sft.load_lora_run(prof)  # read back, not retrained
+    assert (folder / "adapter_model.safetensors").stat().st_mtime_ns == stamp
+    assert again.train_seconds == first.train_seconds and again.settings["steps"] == 3
+    ids = tok("a question", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(first.model(ids).logits, again.model(ids).logits, atol=1e-6)
+
+    other = sft.train_sft(copy.deepcopy(pristine), tok, sft.sft_dataset("train", n=16), steps=2, batch_size=4, lr=1e-3,
+                          peft_config=sft.lora_config(prof))
+    assert sft.save_lora_run(other, prof) is None  # 2 steps, not lesson 04's 3: refused, nothing written
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith("lora-run")] == [folder.name]
