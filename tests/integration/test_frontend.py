@@ -10,7 +10,6 @@ Without Chromium or playwright it skips with the reason, unless CI is set (as te
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -27,15 +26,13 @@ from urllib.parse import urljoin
 import pytest
 
 from course_utils import paths
+from course_utils.slides import pdf as bs
 
 LESSON = "00_setup.ipynb"
 OUT = paths.build_dir() / "frontend"
 TOKEN = secrets.token_hex(16)
 RUN_ALL_TIMEOUT_MS = 240_000  # lesson 00 runs in about 20 s; a base model missing from the cache takes minutes
 
-_spec = importlib.util.spec_from_file_location("build_slides", paths.REPO_ROOT / "scripts" / "build_slides.py")
-bs = sys.modules.setdefault("build_slides", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(bs)
 
 # Learner settings for the test: every cell in the DOM (so the page can be checked), no news pop-up.
 LAB_SETTINGS = {
