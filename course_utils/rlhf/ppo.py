@@ -22,6 +22,7 @@ knowing what a good answer looks like and the policy's body is not pulled two wa
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
@@ -341,6 +342,40 @@ def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: PPOConfig, log
     return policy, trainer, time.time() - t0
 
 
+def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows: Sequence[dict],
+                         kl_coefs: Sequence[float], config: PPOConfig, eval_max_new_tokens: int) -> list[dict]:
+    """PPO from ``start`` at each KL coefficient (everything else from ``config``), each policy
+    evaluated on ``eval_rows``: reward and KL of sampled answers, reward-model and judge scores,
+    seconds, and the KL of the training batches per step. Cached (``paths.cache_dir()``, keyed by
+    the weights, prompts, rows and settings), so lesson 08's reward-vs-KL frontier reads lesson 07's
+    sweep instead of running it again."""
+    from course_utils import cache, evaluation
+
+    key = {"v": 1, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
+           "coefs": list(kl_coefs), "prompts": list(prompts), "rows": [dict(r) for r in eval_rows],
+           "eval_max_new_tokens": eval_max_new_tokens}
+    folder = cache.folder_for("ppo-kl-sweep", key)
+
+    def build(tmp) -> None:
+        points = []
+        for coef in kl_coefs:
+            pol, tr, secs = run_ppo(start, tokenizer, rm, prompts, PPOConfig(**{**asdict(config), "kl_coef": coef}))
+            ev = evaluation.evaluate(pol, tokenizer, eval_rows, reward_model=rm, ref=start,
+                                     max_new_tokens=eval_max_new_tokens, n_samples=3)
+            points.append({"kl_coef": coef, "kl": ev["kl"], "sample_reward": ev["sample_reward"],
+                           "rm_score": ev["rm_score"], "judge_score": ev["judge_score"], "seconds": secs,
+                           "train_kl_curve": [s["kl"] for s in tr.history]})
+            print(f"kl_coef {coef:<5}: KL {ev['kl']:6.2f}  sampled reward {ev['sample_reward']:+.3f}  "
+                  f"judge {ev['judge_score']:.3f}  ({secs:.0f} s)")
+        (tmp / "sweep.json").write_text(json.dumps(points, indent=2) + "\n")
+
+    folder, built = cache.get_or_build(folder, build, ["sweep.json"], "delete that folder to run the sweep again",
+                                       what="PPO KL-coefficient sweep")
+    if not built:
+        print(f"the KL-coefficient sweep from the cache ({folder.name}): the same run lesson 07 made")
+    return json.loads((folder / "sweep.json").read_text())
+
+
 def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
     """Moving average over ``k`` steps (for plots of noisy per-step logs)."""
     if k < 1:
@@ -353,5 +388,5 @@ def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
 
 
 __all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn", "run_ppo",
-           "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss", "value_loss",
+           "kl_coefficient_sweep", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss", "value_loss",
            "smoothed"]

@@ -200,3 +200,30 @@ def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
     assert all(torch.equal(a, b) for a, b in zip(before, start.parameters()))
     assert all(p.requires_grad for p in start.parameters())  # later lessons can still train a copy
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+
+
+def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, monkeypatch):
+    """Lesson 08's frontier reads lesson 07's sweep: the same arguments train nothing the second time."""
+    from course_utils import evaluation
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    tok = toy.toy_tokenizer()
+    start, rm = toy.toy_policy(tok, seed=0), toy.toy_scorer(tok, seed=1)
+    calls = []
+    real_evaluate = evaluation.evaluate
+
+    def counting_evaluate(*a, **k):
+        calls.append(1)
+        return real_evaluate(*a, **k)
+
+    monkeypatch.setattr(evaluation, "evaluate", counting_evaluate)
+    rows = [{"question": "good or bad", "relation": "spacing", "value": "30 cm", "crop": "maize", "answer": "good"}
+            for _ in range(4)]
+    cfg = ppo.PPOConfig(steps=1, batch_size=4, mini_batch_size=2, ppo_epochs=1, learning_rate=1e-3, max_new_tokens=3)
+    first = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.0, 0.5], cfg, eval_max_new_tokens=3)
+    assert [p["kl_coef"] for p in first] == [0.0, 0.5] and len(calls) == 2
+    assert all(len(p["train_kl_curve"]) == 1 and p["seconds"] > 0 for p in first)
+    again = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.0, 0.5], cfg, eval_max_new_tokens=3)
+    assert again == first and len(calls) == 2  # read back, nothing trained or evaluated
+    other = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.5], cfg, eval_max_new_tokens=3)
+    assert len(other) == 1 and len(calls) == 3  # other settings: a new sweep, the old one untouched
