@@ -29,6 +29,8 @@ if "google.colab" in sys.modules:
 
 
 def slide_type(cell) -> str:
+    if "colab-setup" in cell.metadata.get("tags", []):
+        return "skip"  # the slideshow opens on the lesson's title, not on the set-up cell
     if cell.cell_type == "markdown":
         src = cell.source.lstrip()
         if src.startswith("# ") or src.startswith("## "):
@@ -57,6 +59,8 @@ def normalise(nb) -> None:
         "language_info": {"name": "python"},
         "colab": {"provenance": []},
         "accelerator": "GPU",
+        # RISE's default theme (simple) @imports fonts from Google: white is the decks' theme, all local
+        "rise": {"theme": "white"},
     }
     nb.nbformat, nb.nbformat_minor = 4, 4
 
