@@ -8,6 +8,8 @@ Seeds 0/1/2: LoRA 94.6%, 93.8%, 94.2% task accuracy against full fine-tuning's 8
 (LoRA / full 1.08, 1.05, 0.97); general perplexity base 2.10, LoRA 229, 184, 158, full 30,296, 17,625,
 79,568; training memory LoRA 20.4 MB, full 76.6 MB (the same for every seed).
 """
+import itertools
+
 import pytest
 
 from course_utils.results import metric
@@ -51,9 +53,14 @@ def test_lora_forgets_less():
     assert lora - base < FORGET_MAX_SHARE * (full - base)
 
 
-def test_rank_sweep_recorded():
+@pytest.mark.xfail(strict=True, reason="aim not reached: at the sweep's 100 steps LoRA has not begun to answer at any "
+                   "rank (seed 0: r=1 0.0%, r=4 0.4%, r=16 0.4%, against 94.6% for r=8 at its 1,000 steps); the sweep "
+                   "needs LoRA's own converged budget, which does not fit the lesson's time (issue 13)")
+def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
     sweep = metric(R, "rank_sweep")
     ranks = sorted(sweep, key=int)
+    acc = [sweep[r]["task_accuracy"] for r in ranks]
     assert len(ranks) >= 3
-    params = [sweep[r]["trainable_params"] for r in ranks]
-    assert params == sorted(params) and params[0] < params[-1]
+    assert acc[-1] >= acc[0] + 0.10, f"accuracy by rank {dict(zip(ranks, acc))}: the largest rank should learn more"
+    steady = all(b >= a - 0.05 for a, b in itertools.pairwise(acc))
+    assert steady, f"accuracy by rank {dict(zip(ranks, acc))}: no rank should learn clearly less than a smaller one"
