@@ -6,7 +6,8 @@ LoRA r=8 on all 7 linear layers, alpha 16, lr 5e-3, with its own budget of 1,000
 reached 29-35%: LoRA converges more slowly, issue 13).
 Seeds 0/1/2: LoRA 94.6%, 93.8%, 94.2% task accuracy against full fine-tuning's 87.5%, 89.6%, 96.7%
 (LoRA / full 1.08, 1.05, 0.97); general perplexity base 2.10, LoRA 229, 184, 158, full 30,296, 17,625,
-79,568; training memory LoRA 20.4 MB, full 76.6 MB (the same for every seed).
+79,568; training memory LoRA 49.8 MB, full 76.6 MB (the same for every seed; 20.4 MB for LoRA while trl's
+activation checkpointing was left on).
 """
 import itertools
 
@@ -15,7 +16,6 @@ import pytest
 from course_utils.results import metric
 
 R = "04_lora"
-MEMORY_MAX_RATIO = 0.5   # LoRA / full training memory; seeds: 0.27 each
 FORGET_MAX_SHARE = 0.05  # LoRA's perplexity rise / full fine-tuning's; seeds: 0.007, 0.010, 0.002
 LORA_ACC_MIN = 0.80      # seeds: 0.946, 0.938, 0.942
 RATIO_OF_FULL = 0.90     # the issue's aim: LoRA reaches 90% of full fine-tuning's accuracy; seeds: 1.08, 1.05, 0.97
@@ -41,9 +41,15 @@ def test_lora_reaches_90_percent_of_full_finetuning_accuracy():
     assert lora >= RATIO_OF_FULL * full, f"LoRA {lora:.1%} vs full fine-tuning {full:.1%}"
 
 
-def test_lora_uses_less_training_memory():
-    full, lora = metric(R, "full.peak_memory_mb"), metric(R, "lora.peak_memory_mb")
-    assert lora < MEMORY_MAX_RATIO * full, f"LoRA {lora:.1f} MB vs full {full:.1f} MB"
+def test_lora_uses_less_training_memory_because_frozen_weights_need_no_gradients_or_optimizer_state():
+    # Measured tensor by tensor, the same for every seed (seed 0: total 49.8 vs 76.6 MB; before trl's
+    # default activation checkpointing was turned off it had stayed on the LoRA model and hid most of its
+    # activations, 20.4 MB). Activations are the same size for both, so LoRA saves the frozen weights'
+    # gradients and AdamW moments: 116,736 of 2,145,984 weights keep theirs.
+    full, lora = metric(R, "full.memory"), metric(R, "lora.memory")
+    assert lora["total_mb"] < full["total_mb"], f"LoRA {lora['total_mb']:.1f} MB vs full {full['total_mb']:.1f} MB"
+    state = {k: m["gradients_mb"] + m["optimizer_mb"] for k, m in (("full", full), ("lora", lora))}
+    assert state["lora"] < 0.1 * state["full"], f"gradients + optimizer state (MB): {state}"
 
 
 def test_lora_forgets_less():
