@@ -17,8 +17,9 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from course_utils import paths
 

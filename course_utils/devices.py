@@ -19,7 +19,8 @@ Functions take ``torch_module`` (default: ``torch``) so tests can pass a fake GP
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 

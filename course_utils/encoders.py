@@ -9,8 +9,8 @@ by mean pooling over real tokens (what the model was trained with), and
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -11,7 +11,8 @@ on format, judge score. On request it adds what a lesson measures beside them:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

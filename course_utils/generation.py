@@ -12,7 +12,7 @@ Inputs always go to the model's device (:mod:`course_utils.devices`).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 

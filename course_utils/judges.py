@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from course_utils import chat
 from course_utils.datagen.agri import CROPS, RELATION_BY_NAME

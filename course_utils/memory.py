@@ -25,8 +25,9 @@ GPT-2 models, for full fine-tuning and LoRA.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -1,11 +1,10 @@
 """Plots in one consistent style; every figure is also saved under ``build/figures/`` for slides."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 
 from course_utils import paths

@@ -17,12 +17,13 @@ import os
 import platform
 import re
 import resource
-import sys
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import course_utils
 from course_utils import paths

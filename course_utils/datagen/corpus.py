@@ -165,7 +165,7 @@ def _story_lost(rng: random.Random) -> str:
     s.append(f"{p['name']} felt {rng.choice(FEELINGS_BAD)}.")
     s.append(f"{_cap(p['his'])} friend {friend['name']} saw {p['him']} and said, \"{rng.choice(SAYINGS_HELP)}\"")
     s.append(rng.choice([
-        f"They looked under the bushes and behind the trees.",
+        "They looked under the bushes and behind the trees.",
         f"They walked all the way to {other} and asked everyone they met.",
         f"They asked {p['his']} {adult}, who had seen something near {other}.",
     ]))
@@ -249,7 +249,7 @@ def _story_farm(rng: random.Random) -> str:
               f"{_cap(p['his'])} {adult} showed {p['him']} how to look under each leaf.",
               "They found ladybugs, which eat the small bugs.", f"\"The ladybugs are our friends,\" said {p['his']} {adult}."]
     s += [f"The {crop} were ready {when}.",
-          rng.choice([f"Everyone came to help with the harvest, and there was a big dinner at the end.",
+          rng.choice(["Everyone came to help with the harvest, and there was a big dinner at the end.",
                       f"{p['name']} and {p['his']} {adult} took the {crop} to the market.",
                       f"{p['name']} was {rng.choice(FEELINGS_GOOD)} to see how much they had grown."])]
     return " ".join(s)

@@ -1,7 +1,7 @@
 """Lesson 00's exercises (setup and the memory calculator): each check, its solution, wrong answers."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from course_utils import memory
 from course_utils.exercises import Exercise, close, run_check

@@ -3,7 +3,7 @@ with temperature and top-k; each check with its solution and wrong answers."""
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -2,7 +2,7 @@
 check with its solution and wrong answers."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

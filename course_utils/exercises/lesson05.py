@@ -3,7 +3,7 @@ its solution and wrong answers."""
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

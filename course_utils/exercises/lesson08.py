@@ -2,7 +2,7 @@
 each check with its solution and wrong answers."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

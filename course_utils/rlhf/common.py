@@ -3,7 +3,7 @@ positions, per-token log-probabilities, and the trainer settings they share. Sam
 :mod:`course_utils.generation`."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

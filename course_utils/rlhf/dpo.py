@@ -10,7 +10,8 @@ cancels between the chosen and the rejected answer, leaving
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F

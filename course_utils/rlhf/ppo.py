@@ -24,15 +24,22 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
 from course_utils import devices
 from course_utils.generation import pad, sample
-from course_utils.rlhf.common import entropy_from_logits, forward_response, fresh_copy, masked_mean, masked_whiten, position_ids
+from course_utils.rlhf.common import (
+    entropy_from_logits,
+    forward_response,
+    fresh_copy,
+    masked_mean,
+    masked_whiten,
+    position_ids,
+)
 
 #: ``reward_fn(prompt_ids, response_ids) -> scores``: one float per (prompt, answer) pair; the
 #: answers are token-id lists that end at (and include) the end token when there is one.

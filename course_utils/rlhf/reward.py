@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from course_utils import cache, devices
 from course_utils.configs import Recipe

@@ -1,12 +1,11 @@
 """The tiny base model's claims, from build/results/base_model.json (written by
 `python -m course_utils.models`, which `make test` runs before the notebooks) and from the cached
 model itself: big enough corpus, a few million parameters, low held-out perplexity, fluent samples."""
-import json
 import re
 
 import pytest
 
-from course_utils import data, generation, models, pretrain
+from course_utils import data, generation, models
 from course_utils.results import metric
 
 RECORD = "base_model"

@@ -20,9 +20,9 @@ import pytest
 import torch
 
 from course_utils import chat, devices, encoders, memory, models, profiles, quant, sft
-from course_utils.rlhf import common, dpo, ppo, reward, toy
 from course_utils.evaluation import evaluate, sampled_reward_and_kl
 from course_utils.generation import answer, answer_questions, continue_text, sample
+from course_utils.rlhf import common, dpo, ppo, reward, toy
 from course_utils.rlhf.ppo import run_ppo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -326,8 +326,9 @@ def test_hub_profile_loads_smollm2_offline_and_speaks_the_chat_format(hub_cache,
 
 def test_add_chat_tokens_grows_a_full_vocabulary(tok):
     """A Hub tokenizer whose vocabulary fills the embedding (SmolLM2: 49,152 both): new rows are added."""
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers import models as tm
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-    from tokenizers import Tokenizer, models as tm, pre_tokenizers
 
     vocab = {w: i for i, w in enumerate(["<|endoftext|>", "<unk>", *toy.WORDS])}
     t = Tokenizer(tm.WordLevel(vocab=vocab, unk_token="<unk>"))

@@ -114,9 +114,9 @@ def test_evaluate_answers_gold_and_wrong():
 
 
 def _tiny_model_and_tokenizer():
+    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-    import torch
 
     texts = [r["prompt"] + " " + r["completion"] for r in data.load_rows("instructions", "train", chat_format=False)]
     tok = Tokenizer(models.BPE())
