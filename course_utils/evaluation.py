@@ -80,7 +80,7 @@ def sampled_reward_and_kl(policy, ref, tokenizer, rm, prompts: Sequence[str], ma
         ref_lp, _ = forward_response(ref, qr, attn, ctx)
         m = attn[:, ctx:].float()
         kls.append(((lp - ref_lp) * m).sum(-1).cpu())
-        responses = [r[mm.bool()].tolist() for r, mm in zip(qr[:, ctx:].cpu(), attn[:, ctx:].cpu())]
+        responses = [r[mm.bool()].tolist() for r, mm in zip(qr[:, ctx:].cpu(), attn[:, ctx:].cpu(), strict=True)]
         scores.append(ppo.reward_model_fn(rm, tokenizer.pad_token_id)(p_ids, responses))
     policy.train(was_training)
     return {"sample_reward": float(torch.cat(scores).mean()), "kl": float(torch.cat(kls).mean())}

@@ -9,6 +9,7 @@ when a reward model is fooled. :func:`evaluate_answers` grades answers already g
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -107,7 +108,7 @@ def is_on_format(answer: str) -> bool:
     words = _WORD.findall(text.lower())
     if not 2 <= len(words) <= MAX_WORDS:
         return False
-    bigrams = list(zip(words, words[1:]))
+    bigrams = list(itertools.pairwise(words))
     if len(set(bigrams)) < len(bigrams):
         return False
     return is_polite(text)
@@ -142,9 +143,9 @@ def evaluate_answers(rows: Sequence[dict[str, Any]], answers: Sequence[str], n_s
         raise ValueError(f"got {len(rows)} rows but {len(answers)} answers: give one answer per row")
     if not rows:
         raise ValueError("nothing to evaluate: rows is empty")
-    verdicts = [judge(r, a) for r, a in zip(rows, answers)]
+    verdicts = [judge(r, a) for r, a in zip(rows, answers, strict=True)]
     by_rel: dict[str, list[bool]] = defaultdict(list)
-    for r, v in zip(rows, verdicts):
+    for r, v in zip(rows, verdicts, strict=True):
         by_rel[r["relation"]].append(v["correct"])
     n = len(rows)
     return {
@@ -155,5 +156,5 @@ def evaluate_answers(rows: Sequence[dict[str, Any]], answers: Sequence[str], n_s
         "n": n,
         "by_relation": {k: sum(x) / len(x) for k, x in sorted(by_rel.items())},
         "samples": [{"question": question_of(r), "answer": a, "verdict": v}
-                    for r, a, v in list(zip(rows, answers, verdicts))[:n_samples]],
+                    for r, a, v in list(zip(rows, answers, verdicts, strict=True))[:n_samples]],
     }

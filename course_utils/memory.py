@@ -215,10 +215,11 @@ def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tenso
     optim = _tensor_bytes([v for state in opt.state.values() for v in state.values()
                            if isinstance(v, torch.Tensor) and v.dim() > 0], set())
     with torch.no_grad():
-        for p, b in zip(trainable, backup):
+        for p, b in zip(trainable, backup, strict=True):
             p.copy_(b)
             p.grad = None
-    del saved, out, opt
+    saved.clear()  # free the activations now (emptied, not deleted: pack still refers to the list)
+    del out, opt
     mb = 2**20
     parts = {"weights_mb": weights / mb, "gradients_mb": gradients / mb, "optimizer_mb": optim / mb,
              "activations_mb": activations / mb}

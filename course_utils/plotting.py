@@ -74,7 +74,7 @@ def compare_bars(values: Mapping[str, float], *, title: str = "", ylabel: str = 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots()
     names, ys = list(values), [float(v) for v in values.values()]
     bars = ax.bar(names, ys, color=PALETTE[: len(names)] * (len(names) // len(PALETTE) + 1))
-    for b, y in zip(bars, ys):
+    for b, y in zip(bars, ys, strict=True):
         ax.annotate(fmt.format(y), (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=9)
     ax.set(title=title, ylabel=ylabel)
     ax.grid(axis="x", visible=False)

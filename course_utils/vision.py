@@ -237,7 +237,7 @@ def plot_filters(model: SmallCNN, max_filters: int = 16):
     rows = int(np.ceil(len(w) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.2 * rows + 0.3), squeeze=False)
     lim = float(w.abs().max())
-    for ax, f in zip(axes.flat, w):
+    for ax, f in zip(axes.flat, w, strict=False):  # the last row of the grid may have spare axes
         ax.imshow(f, cmap="RdBu_r", vmin=-lim, vmax=lim)
     for ax in axes.flat:
         ax.axis("off")

@@ -99,7 +99,7 @@ def check_sft_step(sft_step: Callable) -> bool:
             losses.append(want)
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in ours.parameters()):
             return False, "gradients are left over after the step: call optimizer.zero_grad()"
-        diff = max(float((a - b).abs().max()) for a, b in zip(ours.parameters(), ref.parameters()))
+        diff = max(float((a - b).abs().max()) for a, b in zip(ours.parameters(), ref.parameters(), strict=True))
         if diff > 1e-4:
             return False, f"weights differ from the reference by {diff:.2e} after 3 steps"
         return True, f"3 steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}, same weights as the reference"

@@ -77,7 +77,7 @@ def check_accuracy_by_defect(fn: Callable[[Sequence[float], Sequence[float], Seq
 def accuracy_by_defect(r_chosen: Sequence[float], r_rejected: Sequence[float], defects: Sequence[str]) -> dict:
     """Solution: per defect kind, the share of pairs where the chosen answer scores higher."""
     wins = defaultdict(list)
-    for c, r, d in zip(r_chosen, r_rejected, defects):
+    for c, r, d in zip(r_chosen, r_rejected, defects, strict=True):
         wins[d].append(c > r)
     return {d: sum(w) / len(w) for d, w in wins.items()}
 

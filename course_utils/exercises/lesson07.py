@@ -98,6 +98,6 @@ EXERCISES: tuple[Exercise, ...] = (
              wrong=(lambda r, a, e: np.maximum(r * a, np.clip(r, 1 - e, 1 + e) * a),),
              feedback=((lambda r, a, e: r * a, "unclipped"),)),
     Exercise("07", "gae", check_gae, gae,
-             wrong=(lambda r, v, g, lam: [x - y for x, y in zip(r, v)],
+             wrong=(lambda r, v, g, lam: [x - y for x, y in zip(r, v, strict=True)],
                     lambda r, v, g, lam: gae(r, v, g, 1.0))),  # ignores lambda
 )

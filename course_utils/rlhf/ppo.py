@@ -189,7 +189,7 @@ def reward_model_fn(reward_model: nn.Module, pad_id: int) -> RewardFn:
 
     @torch.no_grad()
     def score(prompt_ids: list[list[int]], response_ids: list[list[int]]) -> torch.Tensor:
-        ids, mask = pad([p + r for p, r in zip(prompt_ids, response_ids)], pad_id, side="right")
+        ids, mask = pad([p + r for p, r in zip(prompt_ids, response_ids, strict=True)], pad_id, side="right")
         dev = reward_model.device
         return reward_model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits[:, 0].float().cpu()
 
@@ -263,7 +263,7 @@ class PPOTrainer:
             ref_logprobs, _ = forward_response(self.ref_policy, qr, attn, ctx, c.temperature)
             values = self.value_model(qr, attn)[:, ctx - 1: -1]
         mask = attn[:, ctx:]
-        responses = [r[m.bool()].tolist() for r, m in zip(qr[:, ctx:].cpu(), mask.cpu())]
+        responses = [r[m.bool()].tolist() for r, m in zip(qr[:, ctx:].cpu(), mask.cpu(), strict=True)]
         scores = torch.as_tensor(self.reward_fn(prompt_ids, responses), dtype=torch.float).to(qr.device)
         ended = torch.tensor([len(r) > 0 and r[-1] == tok.eos_token_id for r in responses], device=qr.device)
         if c.missing_eos_penalty is not None:

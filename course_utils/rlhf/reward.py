@@ -68,7 +68,7 @@ def copy_config(config, **changes):
 def _texts(prompts: Sequence[str], completions: Sequence[str], eos: str) -> list[str]:
     if len(prompts) != len(completions):
         raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
-    return [p + (c if c.endswith(eos) else c + eos) for p, c in zip(prompts, completions)]
+    return [p + (c if c.endswith(eos) else c + eos) for p, c in zip(prompts, completions, strict=True)]
 
 
 @torch.no_grad()

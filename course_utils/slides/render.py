@@ -173,7 +173,7 @@ def results_table_html(ctx: Context, deck: Deck, spec_text: str) -> str:
         elif len(fmts) != len(cells):
             raise BuildError(f"{deck.path.name}: results row {label!r} has {len(fmts)} formats for {len(cells)} columns")
         tds = "".join(f"<td>{'' if c is None else fmt_value(_metric(deck, record, str(c)), f or None)}</td>"
-                      for c, f in zip(cells, fmts))
+                      for c, f in zip(cells, fmts, strict=True))
         body.append(f"<tr><th>{html.escape(str(label))}</th>{tds}</tr>")
     caption = spec.get("caption") or f"Measured by notebooks/{record}.ipynb (build/results/{record}.json)"
     return (f'<table class="results" data-record="{record}"><caption>{html.escape(caption)}</caption>'
@@ -231,7 +231,7 @@ def katex_render(formulas: list[tuple[str, bool]]) -> list[str]:
     if proc.returncode != 0:
         raise BuildError(f"KaTeX failed to run: {proc.stderr.strip()[-800:]}")
     out = json.loads(proc.stdout)
-    bad = [f"  ${tex}$: {r['error']}" for (tex, _), r in zip(formulas, out) if "error" in r]
+    bad = [f"  ${tex}$: {r['error']}" for (tex, _), r in zip(formulas, out, strict=True) if "error" in r]
     if bad:
         raise BuildError("KaTeX could not typeset:\n" + "\n".join(bad))
     return [r["html"] for r in out]

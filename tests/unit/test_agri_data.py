@@ -89,7 +89,7 @@ def test_preferences_balanced_and_disjoint(built):
     prefs = built["preferences"]
     for split, rows in prefs.items():
         counts = Counter(r["defect"] for r in rows)
-        assert set(counts) == set(agri.DEFECTS) and max(counts.values()) - min(counts.values()) <= 1, counts
+        assert set(counts) == set(agri.DEFECTS) and max(counts.values()) - min(counts.values()) <= 1, (split, counts)
         assert all(r["chosen"] != r["rejected"] for r in rows)
     assert not {r["prompt"] for r in prefs["train"]} & {r["prompt"] for r in prefs["test"]}
     rambling = [r for r in prefs["train"] if r["defect"] == "rambling"]

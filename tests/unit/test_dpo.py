@@ -9,8 +9,9 @@ from course_utils.rlhf import common, dpo, toy
 
 
 def _rows(n=6):
+    # the defects alternate: the list of defects is longer than the prompts on purpose
     return [dict(prompt=p, chosen=chat.format_completion("yes good crop"), rejected=chat.format_completion("no bad"),
-                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n)]
+                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n, strict=False)]
 
 
 def test_dpo_loss_hand_computed():
@@ -90,7 +91,7 @@ def test_train_dpo_trains_a_copy_of_a_model_that_served_as_a_frozen_reference():
     policy = copy.deepcopy(ref)
     before = [p.clone() for p in policy.parameters()]
     dpo.train_dpo(policy, ref, tok, Dataset.from_list(_rows(8)), steps=3, batch_size=4, learning_rate=1e-2, beta=0.1)
-    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
 
 
 def test_fresh_copy_does_not_call_the_original_after_trl_patched_it():

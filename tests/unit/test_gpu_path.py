@@ -76,8 +76,9 @@ def tok():
 
 
 def _pairs(n=8):
+    # the defects alternate: the list of defects is longer than the prompts on purpose
     return [dict(prompt=p, chosen=chat.format_completion("yes good crop"), rejected=chat.format_completion("no bad"),
-                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n)]
+                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n, strict=False)]
 
 
 # ----------------------------------------------------------------------------- fake CUDA

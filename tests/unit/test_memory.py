@@ -54,7 +54,7 @@ def test_measurement_leaves_the_model_unchanged():
     before = [p.detach().clone() for p in model.parameters()]
     ids = torch.randint(0, 2048, (2, 32))
     memory.measure_training_memory(model, {"input_ids": ids, "labels": ids})
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert all(p.grad is None for p in model.parameters())
 
 

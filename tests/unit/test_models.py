@@ -37,7 +37,7 @@ def test_build_then_reuse(tiny_recipe, monkeypatch):
     # a second call must load, never rebuild
     monkeypatch.setattr(models, "build_base_model", lambda *a, **k: pytest.fail("rebuilt a cached model"))
     model2, _ = models.load_base_model("tiny", device="cpu", log=None)
-    for (n, p), (_, q) in zip(model.named_parameters(), model2.named_parameters()):
+    for (n, p), (_, q) in zip(model.named_parameters(), model2.named_parameters(), strict=True):
         assert torch.equal(p, q), n
     assert not [p for p in tiny_recipe.iterdir() if "building" in p.name]
 

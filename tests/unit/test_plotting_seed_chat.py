@@ -17,10 +17,10 @@ def build_dir(tmp_path, monkeypatch):
 def test_loss_curves_from_lists_and_log_history(build_dir):
     fig = plotting.loss_curves({"train": [3, 2, 1], "validation": ([0, 2], [3.5, 2.5])}, save_as="99_loss")
     assert (build_dir / "figures" / "99_loss.png").stat().st_size > 1000
-    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["train", "validation"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train", "validation"]
     history = [{"loss": 2.0, "step": 10}, {"eval_loss": 2.5, "step": 10}, {"loss": 1.5, "step": 20}]
     fig = plotting.loss_curves(history)
-    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["train", "validation"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train", "validation"]
 
 
 def test_compare_bars_and_runs(build_dir):

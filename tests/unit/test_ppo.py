@@ -131,7 +131,7 @@ def test_sampling_masks_after_end_and_left_pads_prompts():
     qr, attn, ctx = generation.sample(model, tok, prompts, max_new_tokens=8)
     assert ctx == max(len(p) for p in prompts) and attn[0, 0] == 0
     resp, m = qr[:, ctx:], attn[:, ctx:]
-    for row, mrow in zip(resp.tolist(), m.tolist()):
+    for row, mrow in zip(resp.tolist(), m.tolist(), strict=True):
         if tok.eos_token_id in row:
             end = row.index(tok.eos_token_id)
             assert all(x == 1 for x in mrow[: end + 1]) and all(x == 0 for x in mrow[end + 1:])
@@ -182,7 +182,7 @@ def test_ppo_learns_to_say_the_rewarded_word():
     assert first < 0.15 and last > first + 0.3, (first, last)
     assert hist[-1]["kl"] > 0.0  # the policy moved away from the reference ...
     assert all(0.0 <= h["clipfrac"] <= 1.0 and h["entropy"] > 0 for h in hist)
-    for p_ref, p0 in zip(ref.parameters(), toy.toy_policy(tok, seed=0).parameters()):
+    for p_ref, p0 in zip(ref.parameters(), toy.toy_policy(tok, seed=0).parameters(), strict=True):
         assert torch.equal(p_ref, p0)  # ... and the reference did not move
 
 
@@ -197,9 +197,9 @@ def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
     cfg = ppo.PPOConfig(steps=1, batch_size=8, mini_batch_size=8, ppo_epochs=1, learning_rate=1e-2, max_new_tokens=4)
     policy, trainer, seconds = run_ppo(start, tok, rm, toy.toy_prompts(8), cfg)
     assert len(trainer.history) == 1 and seconds > 0
-    assert all(torch.equal(a, b) for a, b in zip(before, start.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, start.parameters(), strict=True))
     assert all(p.requires_grad for p in start.parameters())  # later lessons can still train a copy
-    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
 
 
 def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, monkeypatch):

@@ -9,8 +9,9 @@ from course_utils.rlhf import reward, toy
 
 
 def _rows(n=6):
+    # the defects alternate: the list of defects is longer than the prompts on purpose
     return [dict(prompt=p, chosen=chat.format_completion("yes good crop"), rejected=chat.format_completion("no bad"),
-                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n)]
+                 defect=d) for p, d in zip(toy.toy_prompts(n), ["wrong", "rude"] * n, strict=False)]
 
 
 def test_bradley_terry_loss_hand_computed():
