@@ -23,6 +23,11 @@ from typing import Any
 
 from course_utils import paths
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; the atomic rename still keeps the cache sound
+    fcntl = None
+
 
 class CacheError(RuntimeError):
     """A cached model folder is incomplete or unreadable."""
@@ -56,9 +61,7 @@ def lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on ``folder``'s build (a ``.<name>.lock`` file beside it)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "w") as f:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock; the atomic rename still keeps the cache sound
+        if fcntl is None:  # Windows (see the import)
             yield
             return
         fcntl.flock(f, fcntl.LOCK_EX)

@@ -21,6 +21,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -33,8 +34,6 @@ STAMP = ".colab-installed"
 
 def pinned_requirements(pyproject: Path) -> list[str]:
     """The course's dependencies from ``pyproject.toml``, without the ones Colab keeps."""
-    import tomllib
-
     deps = tomllib.loads(Path(pyproject).read_text())["project"]["dependencies"]
     return [d for d in deps if _name(d) not in KEEP_FROM_COLAB]
 

@@ -105,6 +105,6 @@ def load_rows(name: str, split: str = "train", chat_format: bool = True) -> list
 
 def load(name: str, split: str = "train", chat: bool = True):
     """A course data set split as a ``datasets.Dataset``."""
-    from datasets import Dataset
+    from datasets import Dataset  # noqa: PLC0415  +2.5 s on `import course_utils.data` (lesson 00 imports it via models)
 
     return Dataset.from_list(load_rows(name, split, chat_format=chat))

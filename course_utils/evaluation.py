@@ -16,7 +16,9 @@ from typing import Any
 
 import torch
 
-from course_utils import chat, generation, judges
+from course_utils import chat, data, generation, judges, sft
+from course_utils.rlhf import ppo, reward
+from course_utils.rlhf.common import forward_response
 
 
 def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -33,8 +35,6 @@ def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, 
     Returns :func:`course_utils.judges.evaluate_answers`' metrics (``task_accuracy``,
     ``safe_rate``, ``format_rate``, ``judge_score``, ``n``, ``by_relation``, ``samples``) and
     ``answers``; plus ``general_perplexity``, ``rm_score``, ``sample_reward`` and ``kl`` when asked."""
-    from course_utils import data
-
     if rows is None:
         rows = data.load_rows("instructions", split, chat_format=False)
     rows = list(rows)
@@ -49,12 +49,8 @@ def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, 
     ev = judges.evaluate_answers(rows, answers, n_samples=n_samples)
     ev["answers"] = answers
     if perplexity_blocks:
-        from course_utils import sft
-
         ev["general_perplexity"] = sft.general_perplexity(model, tokenizer, perplexity_blocks)
     if reward_model is not None:
-        from course_utils.rlhf import reward
-
         ev["rm_score"] = float(reward.score(reward_model, tokenizer, prompts_of(rows), answers).mean())
     if ref is not None:
         ev.update(sampled_reward_and_kl(model, ref, tokenizer, reward_model, prompts_of(rows), max_new_tokens))
@@ -66,9 +62,6 @@ def sampled_reward_and_kl(policy, ref, tokenizer, rm, prompts: Sequence[str], ma
                           batch_size: int = 32, seed: int = 0) -> dict[str, float]:
     """Sample one answer per prompt (temperature 1), and return the reward model's mean score
     and the mean KL(policy || ref) per answer (sum over tokens of log pi - log ref)."""
-    from course_utils.rlhf import ppo
-    from course_utils.rlhf.common import forward_response
-
     was_training = policy.training
     policy.eval()
     torch.manual_seed(seed)

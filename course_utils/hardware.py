@@ -7,6 +7,7 @@ the network except :func:`hub_reachable`, which is bounded (2 s) and only called
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import platform
 import socket
@@ -55,7 +56,7 @@ def in_colab() -> bool:
 def detect(torch_module: Any = None) -> Hardware:
     """Detect the accelerator. ``torch_module`` lets tests pass a fake ``torch``."""
     if torch_module is None:
-        import torch as torch_module
+        import torch as torch_module  # noqa: PLC0415  +2.7 s on `import course_utils.hardware` (lesson 00's set-up)
     cpu_count = os.cpu_count() or 1
     ram_gb = psutil.virtual_memory().total / 2**30
     colab = in_colab()
@@ -84,8 +85,6 @@ def hub_reachable(timeout: float = 2.0, host: str = HUB_HOST, port: int = 443) -
     hanging resolver cannot block the notebook past the deadline."""
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         return False
-    import concurrent.futures as cf
-
     deadline = time.monotonic() + timeout
 
     def attempt() -> bool:

@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from course_utils import devices
+
 BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2, "int8": 1, "nf4": 0.5}
 OPTIMIZER_BYTES = {"adamw": 8, "adam": 8, "adamw8bit": 2, "paged_adamw8bit": 2, "sgd": 0}
 METHODS = ("full", "lora", "qlora")
@@ -186,8 +188,6 @@ def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tenso
     """
     if "labels" not in batch:
         raise ValueError("batch needs 'labels' (for a causal LM, a copy of input_ids) to compute a loss")
-    from course_utils import devices
-
     batch = devices.to_device(batch, model)
     params = [p for p in model.parameters()]
     trainable = [p for p in params if p.requires_grad]

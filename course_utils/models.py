@@ -14,6 +14,7 @@ figures; ``--rebuild`` deletes the cached folder of the current recipe and build
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from course_utils import cache, chat, data, paths, seed
+from course_utils import cache, chat, data, generation, paths, pretrain, profiles, quant, results, seed
 from course_utils.pretrain import PretrainConfig
 
 #: The recipe of the tiny base model (about 2.1M parameters; 400 steps x 16 x 128 = 819k tokens).
@@ -59,8 +60,6 @@ def base_model_dir(recipe: PretrainConfig | None = None) -> Path:
 
 def _write_base_model(folder: Path, recipe: PretrainConfig, log=pretrain_log) -> None:
     """Pretrain the tiny base model of ``recipe`` and save it, its tokenizer and its figures into ``folder``."""
-    from course_utils import pretrain
-
     cpu0 = time.process_time()
     train = [r["text"] for r in data.load_rows("general", "train")]
     val = [r["text"] for r in data.load_rows("general", "validation")]
@@ -94,7 +93,7 @@ def build_figures(folder: Path | None = None) -> dict:
 
 
 def _load_cached(folder: Path, device: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415  +2.0 s on `import course_utils.models` (lesson 00)
 
     cache.check_complete(folder, REQUIRED_FILES, REBUILD_HINT, BaseModelError)
     try:
@@ -111,7 +110,7 @@ def _load_hub(model_id: str, dtype: str, device: str):
     """Load a Hub model and tokenizer safely (needs internet, or the model in the local Hugging
     Face cache: the tests use a stand-in). The course's chat markers are added as special
     tokens (:func:`course_utils.chat.add_chat_tokens`), so generation stops at ``<|end|>``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415  +2.0 s on `import course_utils.models` (lesson 00)
 
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     model = AutoModelForCausalLM.from_pretrained(model_id, trust_remote_code=False, use_safetensors=True,
@@ -123,8 +122,6 @@ def _load_hub(model_id: str, dtype: str, device: str):
 
 def _as_profile(profile):
     """A :class:`course_utils.profiles.Profile` from a profile, a name or None (the current one)."""
-    from course_utils import profiles
-
     if profile is None or isinstance(profile, str):
         return profiles.get_profile(profile, verbose=False)
     return profile
@@ -139,15 +136,13 @@ def base_model_source(profile=None) -> str:
 def load_base_model_4bit(profile=None, double_quant: bool = False):
     """The base model with its Linear layers in NF4 (QLoRA's frozen base, lesson 05), on the GPU
     when there is one, with the same chat tokens as :func:`load_base_model`'s tokenizer."""
-    from course_utils import quant
-
     profile = _as_profile(profile)
     if profile.is_tiny and not base_model_dir().exists():
         load_base_model(profile)  # builds it
     model = quant.load_4bit(base_model_source(profile), double_quant=double_quant,
                             device=profile.device if profile.device != "mps" else "cpu")
     if not profile.is_tiny:
-        from transformers import AutoTokenizer
+        from transformers import AutoTokenizer  # noqa: PLC0415  +2.0 s on `import course_utils.models` (lesson 00)
 
         chat.add_chat_tokens(model, AutoTokenizer.from_pretrained(profile.base_model))
     return model.eval()
@@ -175,10 +170,6 @@ def load_base_model(profile=None, device: str | None = None, log=pretrain_log):
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from course_utils import generation, results
-
     ap = argparse.ArgumentParser(description="Build (if missing) and describe the course's tiny base model.")
     ap.add_argument("--rebuild", action="store_true", help="delete this recipe's cached model and build it again")
     args = ap.parse_args(argv)

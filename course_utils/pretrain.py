@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers.models import BPE
 
 from course_utils import chat
 
@@ -57,12 +59,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
 
     Byte-level means any string can be encoded (no unknown token); the course's chat markers
     are special tokens, ``<|end|>`` ends a document (and a turn), ``<|pad|>`` pads batches."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast  # noqa: PLC0415  +1.6 s on `import course_utils.pretrain` (lesson 00, via models)
 
     if vocab_size < 256 + len(chat.SPECIAL_TOKENS):
         raise ValueError(f"vocab_size must be at least {256 + len(chat.SPECIAL_TOKENS)}, got {vocab_size}")
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(chat.SPECIAL_TOKENS),
@@ -103,7 +104,7 @@ def build_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised Llama-style causal LM of ``cfg``'s size (RMSNorm, RoPE, SwiGLU;
     tied input/output embeddings). Module names are the standard ones (q_proj, v_proj, ...),
     so peft and bitsandbytes treat it like any Llama."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM  # noqa: PLC0415  as above, on lesson 00's path
 
     torch.manual_seed(cfg.seed)
     config = LlamaConfig(
@@ -165,7 +166,7 @@ def train(model, train_blocks: torch.Tensor, cfg: PretrainConfig, val_blocks: to
     warm-up then cosine decay, gradient clipping at 1). Returns the history: train loss per step,
     validation loss every ``eval_every`` steps (on the first ``n_eval_blocks`` validation blocks),
     tokens seen and tokens per second."""
-    from transformers import get_cosine_schedule_with_warmup
+    from transformers import get_cosine_schedule_with_warmup  # noqa: PLC0415  as above, on lesson 00's path
 
     if len(train_blocks) == 0:
         raise ValueError("no training blocks: is the corpus empty?")

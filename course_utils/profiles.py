@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from course_utils import hardware as hw_mod  # `hardware` is get_profile's argument
 from course_utils.configs import (
     ConfigError,
     Lesson00Config,
@@ -211,7 +212,7 @@ class Profile:
 
 
 def _build(name: str, reason: str, device: str, dtype: str) -> Profile:
-    from course_utils import seed
+    from course_utils import seed  # noqa: PLC0415  +2.9 s (torch) on `import course_utils.profiles` (lesson 00's set-up)
 
     seed.fix_threads()  # every notebook starts here: the same thread count whatever the load
     run_seed = seed.course_seed()  # $COURSE_SEED: every lesson's `cfg.seed`
@@ -240,8 +241,6 @@ def get_profile(name: str | None = None, *, hardware=None, online: bool | None =
     used instead, with a one-line message. The tiny profile never touches the network, and
     ``hub-smoke`` reads only the local Hugging Face cache.
     """
-    from course_utils import hardware as hw_mod
-
     source = "argument"
     if name is None:
         name = os.environ.get("COURSE_PROFILE") or None

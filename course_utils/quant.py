@@ -10,6 +10,8 @@ from statistics import NormalDist
 
 import torch
 
+from course_utils import devices
+
 #: NF4 spends its 16 levels on quantiles of a standard normal: weights are roughly normal,
 #: so each level is used about equally often. The outermost quantile is taken at this
 #: probability (not 1.0, whose quantile is infinite); the value is the one QLoRA uses.
@@ -140,7 +142,7 @@ def bnb_nf4(w: torch.Tensor, blocksize: int = 64) -> tuple[torch.Tensor, torch.T
     whose last dimension is not a multiple of ``blocksize`` it returns wrong values (the codes
     and scales are right). Lessons compare on tensors whose rows are whole blocks; this refuses
     others rather than report a misleading difference."""
-    import bitsandbytes.functional as bnbf
+    import bitsandbytes.functional as bnbf  # noqa: PLC0415  +3.8 s on `import course_utils.quant` (lesson 00, via models)
 
     _check_float(w)
     if w.device.type == "cpu" and w.shape[-1] % blocksize:
@@ -156,7 +158,7 @@ def compare_nf4_with_bnb(w: torch.Tensor, blocksize: int = 64) -> dict[str, floa
 
     Returns the max |difference| of the level tables, the share of identical packed codes, the
     max |difference| of the block scales and of the dequantized tensors."""
-    import bitsandbytes.functional as bnbf
+    import bitsandbytes.functional as bnbf  # noqa: PLC0415  +3.8 s on `import course_utils.quant` (lesson 00, via models)
 
     codes, absmax = quantize_nf4(w, blocksize)
     ours = dequantize_nf4(codes, absmax, w.shape, blocksize)
@@ -184,9 +186,7 @@ def load_4bit(source: str, compute_dtype: torch.dtype | None = None, double_quan
     the lm_head stay in ``compute_dtype``. ``device`` defaults to the GPU when there is one;
     ``compute_dtype`` to the autocast dtype there (bf16 or fp16) and fp32 on a CPU, where
     bitsandbytes >= 0.49 runs 4-bit too."""
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-
-    from course_utils import devices
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig  # noqa: PLC0415  +2.0 s, as above
 
     device = torch.device(device) if device is not None else torch.device("cuda" if devices.cuda_available() else "cpu")
     compute_dtype = compute_dtype or devices.autocast_dtype(device) or torch.float32
@@ -205,8 +205,8 @@ def keep_trainable_on_cpu(model) -> int:
     backward, so LoRA adapters *before* such a layer silently get no gradient afterwards.
     Switch the repacking off (and undo it where it happened) so evaluation and training can
     alternate. Returns how many 4-bit layers were touched."""
-    import bitsandbytes as bnb
-    from bitsandbytes.nn.modules import _convert_weight_packed_for_cpu_inverse
+    import bitsandbytes as bnb  # noqa: PLC0415  +3.8 s on `import course_utils.quant` (lesson 00, via models)
+    from bitsandbytes.nn.modules import _convert_weight_packed_for_cpu_inverse  # noqa: PLC0415  as above
 
     n = 0
     for module in model.modules():

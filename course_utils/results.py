@@ -22,11 +22,12 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import course_utils
-from course_utils import paths
+from course_utils import paths, profiles
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 #: This run's id: records written by this process merge, a record of any other run is replaced.
@@ -62,8 +63,6 @@ def _check_metrics(metrics: Any, where: str = "metrics") -> None:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
@@ -110,8 +109,6 @@ def course_version() -> str:
 
 
 def _profile_used() -> str:
-    from course_utils import profiles
-
     return profiles.last_profile_name() or os.environ.get("COURSE_PROFILE") or "unknown"
 
 
@@ -128,7 +125,7 @@ def record(lesson: str, metrics: Mapping[str, Any], **extra: Any) -> Path:
     old = load(lesson) if path.exists() else {}
     if old.get("run_id") != RUN_ID:
         old = {}  # another run's record: replaced whole, never merged
-    from course_utils import seed
+    from course_utils import seed  # noqa: PLC0415  +3.6 s (torch) on `import course_utils.results` (lesson 00, slides)
 
     rec = {
         "lesson": lesson,

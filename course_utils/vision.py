@@ -17,8 +17,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from sklearn.datasets import load_digits
 from torch import nn
 
 METHODS = ("scratch", "frozen", "finetune")
@@ -50,8 +52,6 @@ def load_digits_split(digits: tuple[int, ...], test_fraction: float = 0.5,
     """The images of ``digits`` from sklearn's ``load_digits``, split per class into (pool, test).
 
     Labels are renumbered in the order given (digits (5, 6) -> labels 0, 1)."""
-    from sklearn.datasets import load_digits
-
     digits = tuple(int(d) for d in digits)
     if not digits or any(d < 0 or d > 9 for d in digits) or len(set(digits)) != len(digits):
         raise ValueError(f"digits must be distinct integers 0-9, got {digits}")
@@ -230,8 +230,6 @@ def learning_curve(pretrained: SmallCNN, pool: DigitSplit, test: DigitSplit, lab
 
 def plot_filters(model: SmallCNN, max_filters: int = 16):
     """The first conv layer's 3x3 filters as small images (red: positive, blue: negative)."""
-    import matplotlib.pyplot as plt
-
     w = model.conv_layers()[0].weight.detach()[:max_filters, 0]
     cols = min(8, len(w))
     rows = int(np.ceil(len(w) / cols))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from course_utils.data import write_jsonl
+
 SEED = 2024
 
 #: The crops of the invented region "the Vale of Merrow" (real names, invented facts).
@@ -341,8 +343,6 @@ def build(seed: int = SEED) -> dict[str, Any]:
 
 def write(data_dir: Path) -> list[Path]:
     """Write ``data_dir/domain/`` and return the files written."""
-    from course_utils.data import write_jsonl
-
     data = build()
     root = Path(data_dir) / "domain"
     written = [write_jsonl(root / "knowledge.jsonl", data["knowledge"])]

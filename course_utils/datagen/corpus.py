@@ -15,7 +15,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from course_utils import chat
 from course_utils.data import write_jsonl
+from course_utils.datagen import agri
 
 SEED = 1234
 #: Number of documents generated before deduplication and splitting.
@@ -338,8 +340,6 @@ def _farm_diary(rng: random.Random) -> str:
     """A season of growing food, in the words a farmer uses (crops, months, soils, pests,
     treatments, spacing, watering, companions). The combinations are random, so the corpus
     teaches the words, not the domain's (invented) facts: that is fine-tuning's job."""
-    from course_utils.datagen import agri
-
     p = _person(rng)
     adult, _ = rng.choice(ADULTS)
     crop, crop2 = rng.sample(agri.CROPS, 2)
@@ -371,9 +371,6 @@ def _farm_diary(rng: random.Random) -> str:
 def _chat(rng: random.Random) -> str:
     """A short conversation in the course's chat format about everyday things: the model learns
     the turn markers (``<|user|>``, ``<|assistant|>``, ``<|end|>``) in pretraining, not the domain."""
-    from course_utils import chat
-    from course_utils.datagen import agri
-
     turns = []
     for _ in range(rng.randint(1, 3)):
         a = _pet(rng)

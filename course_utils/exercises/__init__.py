@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -51,8 +53,6 @@ def run_check(name: str, check: Callable[[], tuple[bool, str]]) -> bool:
 
 def close(a: Any, b: Any, tol: float = 1e-4) -> bool:
     """Are two numbers (or tensors/arrays) equal within an absolute tolerance?"""
-    import numpy as np
-
     try:
         return bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), atol=tol, rtol=0))
     except (TypeError, ValueError):

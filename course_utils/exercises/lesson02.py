@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from course_utils import encoders, vision
 from course_utils.exercises import Exercise, run_check
 
 
@@ -14,8 +15,6 @@ def check_freeze_body(freeze_body: Callable) -> bool:
     """Easy: ``freeze_body(model)`` stops gradients in ``model.body`` and returns the number of
     parameters left trainable (the head's)."""
     def check():
-        from course_utils import vision
-
         model = vision.SmallCNN(5)
         n = freeze_body(model)
         head = sum(p.numel() for p in model.head.parameters())
@@ -38,8 +37,6 @@ def freeze_body(model: nn.Module) -> int:
 def check_mean_pool(mean_pool: Callable) -> bool:
     """Medium: ``mean_pool(hidden, mask)`` averages token vectors over real (mask == 1) tokens."""
     def check():
-        from course_utils import encoders
-
         gen = torch.Generator().manual_seed(0)
         hidden = torch.randn(3, 5, 4, generator=gen)
         mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
@@ -65,8 +62,6 @@ def check_param_groups(param_groups: Callable) -> bool:
     """Hard: ``param_groups(model, body_lr, head_lr)`` returns optimiser groups: the trainable
     body parameters at ``body_lr``, the head's at ``head_lr``, each parameter exactly once."""
     def check():
-        from course_utils import vision
-
         for frozen in (False, True):
             model = vision.SmallCNN(5)
             if frozen:

@@ -3,10 +3,12 @@ positions, per-token log-probabilities, and the trainer settings they share. Sam
 :mod:`course_utils.generation`."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from course_utils import devices
 from course_utils.generation import pad  # noqa: F401  (re-exported: reward, dpo and ppo pad with it)
@@ -24,8 +26,6 @@ def trainer_args() -> dict:
 def quiet(trainer):
     """Stop a ``transformers.Trainer`` from printing every log line (the logs stay in
     ``trainer.state.log_history``); returns the trainer."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     return trainer
@@ -36,8 +36,6 @@ def fresh_copy(model):
     given (a closure over the original model), and ``copy.deepcopy`` would keep calling the
     original's weights; the copy gets its class's own ``forward`` back. Its weights are fp32
     (:func:`course_utils.devices.for_training`)."""
-    import copy
-
     new = copy.deepcopy(model)
     for m in new.modules():
         m.__dict__.pop("forward", None)

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from datasets import Dataset
+from trl import DPOConfig, DPOTrainer
 
 from course_utils import devices
 from course_utils.rlhf.common import completion_logps, quiet, trainer_args
@@ -71,8 +73,6 @@ def preference_eval(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta
 def dpo_config(output_dir: str, *, steps: int, batch_size: int, learning_rate: float, beta: float,
                max_length: int = 256, seed: int = 0, logging_steps: int = 10):
     """trl's ``DPOConfig`` with the course's defaults (sigmoid loss, CPU-friendly, nothing saved)."""
-    from trl import DPOConfig
-
     return DPOConfig(output_dir=output_dir, max_steps=steps, per_device_train_batch_size=batch_size,
                      learning_rate=learning_rate, beta=beta, max_length=max_length, loss_type=["sigmoid"],
                      lr_scheduler_type="linear", warmup_steps=max(1, steps // 10), logging_steps=logging_steps,
@@ -83,8 +83,6 @@ def train_dpo(model, ref_model, tokenizer, train_dataset, *, steps: int, batch_s
               beta: float, max_length: int = 256, seed: int = 0, logging_steps: int = 10):
     """Train ``model`` (in place) with ``DPOTrainer`` against the frozen ``ref_model``;
     returns ``(model, trainer)``."""
-    from trl import DPOTrainer
-
     missing = {"prompt", "chosen", "rejected"} - set(train_dataset.column_names)
     if missing:
         raise ValueError(f"the preference data set lacks column(s) {sorted(missing)}; "
@@ -107,9 +105,6 @@ def train_dpo(model, ref_model, tokenizer, train_dataset, *, steps: int, batch_s
 def dpo_vs_trl(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: float = 0.1) -> dict[str, float]:
     """The from-scratch DPO loss (our tokenization, our log-likelihoods) next to
     ``DPOTrainer.compute_loss`` on the same pairs."""
-    from datasets import Dataset
-    from trl import DPOTrainer
-
     ds = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
     args = dpo_config(tempfile.mkdtemp(prefix="course-dpo-check-"), steps=1, batch_size=len(rows),
                       learning_rate=0.0, beta=beta)

@@ -16,9 +16,12 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from datasets import Dataset
 from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from trl import RewardConfig, RewardTrainer
 
-from course_utils import cache, devices
+from course_utils import cache, data, devices, profiles, sft
 from course_utils.configs import Recipe
 from course_utils.rlhf.common import pad, quiet, trainer_args
 
@@ -46,8 +49,6 @@ def preference_probability(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> 
 def make_reward_model(causal_lm, tokenizer):
     """A sequence-classification model (one scalar per sequence, read at the last non-pad
     token) with the body of ``causal_lm`` and a fresh, seeded scalar head."""
-    from transformers import AutoModelForSequenceClassification
-
     if tokenizer.pad_token_id is None:
         raise ValueError("the tokenizer has no pad token: set tokenizer.pad_token first")
     config = copy_config(causal_lm.config, num_labels=1, pad_token_id=tokenizer.pad_token_id)
@@ -141,8 +142,6 @@ def pairwise_eval(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, An
 def reward_config(output_dir: str, *, steps: int, batch_size: int, learning_rate: float, max_length: int = 256,
                   seed: int = 0, logging_steps: int = 10):
     """trl's ``RewardConfig`` with the course's defaults (CPU-friendly, nothing saved, no reports)."""
-    from trl import RewardConfig
-
     return RewardConfig(output_dir=output_dir, max_steps=steps, per_device_train_batch_size=batch_size,
                         learning_rate=learning_rate, max_length=max_length, lr_scheduler_type="linear",
                         warmup_steps=max(1, steps // 10), logging_steps=logging_steps, seed=seed,
@@ -153,8 +152,6 @@ def train_reward_model(causal_lm, tokenizer, train_dataset, *, steps: int, batch
                        max_length: int = 256, seed: int = 0, logging_steps: int = 10):
     """Train a reward model initialised from ``causal_lm`` with ``RewardTrainer`` on a
     prompt/chosen/rejected data set; returns ``(reward_model, trainer)``."""
-    from trl import RewardTrainer
-
     missing = {"prompt", "chosen", "rejected"} - set(train_dataset.column_names)
     if missing:
         raise ValueError(f"the preference data set lacks column(s) {sorted(missing)}; "
@@ -176,9 +173,6 @@ def bt_vs_trl(rm, tokenizer, rows: Sequence[dict[str, Any]]) -> dict[str, float]
 
     ``same_batch``: trl's collated batch through the model once, trl's loss vs ours on those
     very rewards. ``pipeline``: our own tokenization and scoring of the same pairs vs trl's loss."""
-    from datasets import Dataset
-    from trl import RewardTrainer
-
     ds = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
     args = reward_config(tempfile.mkdtemp(prefix="course-rm-check-"), steps=1, batch_size=len(rows),
                          learning_rate=0.0)
@@ -223,8 +217,6 @@ def cache_path(recipe: Mapping[str, Any], start_fingerprint: str) -> Path:
     """``paths.cache_dir()/reward-model-<hash>``: the hash covers the recipe, the training
     data and the starting model (:func:`course_utils.cache.fingerprint`), so a change in any of
     them trains a new one."""
-    from course_utils import data
-
     return cache.folder_for("reward-model", {"recipe": dict(recipe),
                                              "data": cache.file_hash(data.path_of("preferences", "train")),
                                              "start": start_fingerprint})
@@ -232,8 +224,6 @@ def cache_path(recipe: Mapping[str, Any], start_fingerprint: str) -> Path:
 
 def default_recipe() -> RewardRecipe:
     """The reward-model recipe of the current profile (its lesson 06 config)."""
-    from course_utils import profiles
-
     cfg = profiles.get_profile(verbose=False).lesson("06")
     return RewardRecipe(steps=cfg.rm_steps, batch_size=cfg.rm_batch_size, learning_rate=cfg.rm_lr,
                         max_length=cfg.max_length, seed=cfg.seed)
@@ -245,10 +235,6 @@ def load_reward_model(recipe: Mapping[str, Any] | None = None, *, retrain: bool 
     Returns ``(reward_model, tokenizer, info)``; ``info`` has the cache path, whether it was
     trained now, and the training log. The first call trains it (a minute or two on a CPU).
     ``retrain=True`` trains a fresh one and returns it without touching the cached one."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from course_utils import data, sft
-
     recipe = dict(recipe or default_recipe())  # a plain dict: hashed, saved as JSON, shown in info
     start, tokenizer = sft.load_sft_model()
     path = cache_path(recipe, cache.fingerprint(start))

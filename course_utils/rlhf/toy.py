@@ -3,6 +3,9 @@ with the course's chat markers and tiny random Llama models (policy, reward/valu
 from __future__ import annotations
 
 import torch
+from tokenizers import Tokenizer, pre_tokenizers
+from tokenizers.models import WordLevel
+from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification, PreTrainedTokenizerFast
 
 from course_utils import chat
 
@@ -12,11 +15,8 @@ WORDS = ("yes no good bad maybe the a crop soil water rain sun seed leaf root pl
 
 def toy_tokenizer():
     """A word-level fast tokenizer: chat markers as special tokens, ``<|end|>`` as end token."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     vocab = {t: i for i, t in enumerate([*chat.SPECIAL_TOKENS, "<unk>", *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=chat.END, pad_token=chat.PAD, unk_token="<unk>",
                                    additional_special_tokens=[chat.USER, chat.ASSISTANT])
@@ -25,8 +25,6 @@ def toy_tokenizer():
 
 
 def _config(tokenizer, **overrides):
-    from transformers import LlamaConfig
-
     kw = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
               num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
               pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None,
@@ -37,16 +35,12 @@ def _config(tokenizer, **overrides):
 
 def toy_policy(tokenizer, seed: int = 0):
     """A tiny random causal LM (Llama architecture, ~20k parameters)."""
-    from transformers import LlamaForCausalLM
-
     torch.manual_seed(seed)
     return LlamaForCausalLM(_config(tokenizer)).eval()
 
 
 def toy_scorer(tokenizer, seed: int = 0):
     """A tiny random sequence-classification model (one scalar): a reward or value model's shape."""
-    from transformers import LlamaForSequenceClassification
-
     torch.manual_seed(seed)
     return LlamaForSequenceClassification(_config(tokenizer, num_labels=1)).eval()
 
