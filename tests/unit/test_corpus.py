@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+from tokenizers import pre_tokenizers
 
 from course_utils import paths
 from course_utils.datagen import corpus
@@ -31,8 +32,6 @@ def test_write_reproduces_the_shipped_files(tmp_path):
 def test_at_least_a_million_tokens():
     """Every pre-token (word or punctuation run) of the byte-level BPE is at least one token,
     so counting pre-tokens gives a lower bound on the course tokenizer's count."""
-    from tokenizers import pre_tokenizers
-
     pre = pre_tokenizers.ByteLevel(add_prefix_space=False)
     n = sum(len(pre.pre_tokenize_str(t)) for t in _texts("train"))
     assert n >= 1_000_000, f"train has only {n:,} pre-tokens"

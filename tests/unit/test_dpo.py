@@ -1,11 +1,14 @@
 """DPO: the loss by hand, implicit rewards, and agreement with trl's DPOTrainer."""
+import copy
 import math
 
 import pytest
 import torch
+from datasets import Dataset
 
 from course_utils import chat
 from course_utils.rlhf import common, dpo, toy
+from course_utils.rlhf.common import fresh_copy
 
 
 def _rows(n=6):
@@ -69,8 +72,6 @@ def test_preference_eval_of_the_reference_itself_has_zero_margins():
 
 
 def test_dpo_trainer_learns_a_toy_preference():
-    from datasets import Dataset
-
     tok = toy.toy_tokenizer()
     rows = _rows(16)
     policy, ref = toy.toy_policy(tok), toy.toy_policy(tok)
@@ -80,10 +81,6 @@ def test_dpo_trainer_learns_a_toy_preference():
 
 
 def test_train_dpo_trains_a_copy_of_a_model_that_served_as_a_frozen_reference():
-    import copy
-
-    from datasets import Dataset
-
     tok = toy.toy_tokenizer()
     ref = toy.toy_policy(tok)
     for p in ref.parameters():
@@ -95,8 +92,6 @@ def test_train_dpo_trains_a_copy_of_a_model_that_served_as_a_frozen_reference():
 
 
 def test_fresh_copy_does_not_call_the_original_after_trl_patched_it():
-    from course_utils.rlhf.common import fresh_copy
-
     tok = toy.toy_tokenizer()
     model = toy.toy_policy(tok)
     original = model.forward

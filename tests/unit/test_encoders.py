@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from transformers import BertConfig, BertModel
 
 from course_utils import encoders
 
@@ -17,8 +18,6 @@ def tokenizer():
 
 @pytest.fixture()
 def tiny_encoder(tokenizer):
-    from transformers import BertConfig, BertModel
-
     torch.manual_seed(0)
     cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1,
                      num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)

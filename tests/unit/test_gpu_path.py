@@ -12,14 +12,22 @@
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import datasets
 import pytest
 import torch
+from datasets import Dataset
+from tokenizers import Tokenizer, pre_tokenizers
+from tokenizers import models as tm
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from trl import GRPOConfig, GRPOTrainer
 
-from course_utils import chat, devices, encoders, memory, models, profiles, quant, sft
+from course_utils import chat, colab, devices, encoders, hardware, memory, models, profiles, quant, sft
 from course_utils.evaluation import evaluate, sampled_reward_and_kl
 from course_utils.generation import answer, answer_questions, continue_text, sample
 from course_utils.rlhf import common, dpo, ppo, reward, toy
@@ -187,8 +195,6 @@ def test_cpu_trains_in_plain_fp32_with_no_scaler():
 
 
 def test_hardware_and_profile_agree_with_the_precision_rule():
-    from course_utils import hardware
-
     fake = SimpleNamespace(cuda=_FakeCuda((7, 5), True), backends=SimpleNamespace(mps=None))
     fake.cuda.get_device_properties = lambda i: SimpleNamespace(name="Tesla T4", major=7, minor=5)
     fake.cuda.mem_get_info = lambda i: (15 * 2**30, 16 * 2**30)
@@ -224,8 +230,6 @@ def _half(model):
 
 
 def test_sft_learns_in_fp32_from_a_half_precision_model(tok):
-    from datasets import Dataset
-
     m = _half(toy.toy_policy(tok))
     before = _snapshot(m)
     rows = [{"prompt": p, "completion": chat.format_completion("yes good crop")} for p in toy.toy_prompts(16)]
@@ -235,8 +239,6 @@ def test_sft_learns_in_fp32_from_a_half_precision_model(tok):
 
 
 def test_reward_trainer_learns_in_fp32(tok):
-    from datasets import Dataset
-
     start = _half(toy.toy_policy(tok))
     rm, _ = reward.train_reward_model(start, tok, Dataset.from_list(_pairs(16)), steps=4, batch_size=4,
                                       learning_rate=HUB_LR["rm"])
@@ -247,8 +249,6 @@ def test_reward_trainer_learns_in_fp32(tok):
 
 
 def test_dpo_learns_in_fp32_from_a_half_precision_model(tok):
-    from datasets import Dataset
-
     policy, ref = _half(toy.toy_policy(tok)), _half(toy.toy_policy(tok))
     before = _snapshot(policy)
     dpo.train_dpo(policy, ref, tok, Dataset.from_list(_pairs(16)), steps=4, batch_size=4,
@@ -268,9 +268,6 @@ def test_ppo_learns_in_fp32_from_a_half_precision_model(tok):
 
 
 def test_grpo_learns_in_fp32_from_a_half_precision_model(tok, tmp_path):
-    import datasets
-    from trl import GRPOConfig, GRPOTrainer
-
     policy = common.fresh_copy(_half(toy.toy_policy(tok)))
     before = _snapshot(policy)
     rm = reward.make_reward_model(toy.toy_policy(tok, seed=2), tok)
@@ -327,10 +324,6 @@ def test_hub_profile_loads_smollm2_offline_and_speaks_the_chat_format(hub_cache,
 
 def test_add_chat_tokens_grows_a_full_vocabulary(tok):
     """A Hub tokenizer whose vocabulary fills the embedding (SmolLM2: 49,152 both): new rows are added."""
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers import models as tm
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     vocab = {w: i for i, w in enumerate(["<|endoftext|>", "<unk>", *toy.WORDS])}
     t = Tokenizer(tm.WordLevel(vocab=vocab, unk_token="<unk>"))
     t.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
@@ -345,12 +338,7 @@ def test_add_chat_tokens_grows_a_full_vocabulary(tok):
 
 # ----------------------------------------------------------------------------- Colab
 def test_colab_cell_never_reinstalls_torch():
-    import importlib.util
-    import json
-
     root = Path(__file__).resolve().parents[2]
-    from course_utils import colab
-
     cmds = colab.install_commands(root)
     assert cmds and all("torch" not in colab._name(a) for c in cmds for a in c if not a.startswith("-"))
     assert ["--no-deps", "-e", str(root)] == cmds[-1][-3:]  # the course itself: no dependency resolution
@@ -364,8 +352,6 @@ def test_colab_cell_never_reinstalls_torch():
 
 def test_readme_t4_estimate_is_what_the_estimator_prints():
     """The README's T4 table is the estimator's output, not typed figures."""
-    import importlib.util
-
     root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("t4_estimate", root / "scripts" / "t4_estimate.py")
     mod = importlib.util.module_from_spec(spec)

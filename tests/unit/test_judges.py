@@ -3,6 +3,10 @@ course_utils.evaluation.evaluate end to end on a tiny random transformers model.
 from __future__ import annotations
 
 import pytest
+import torch
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers.models import BPE
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from course_utils import chat, data, evaluation, generation, judges
 from course_utils.datagen import agri
@@ -114,12 +118,8 @@ def test_evaluate_answers_gold_and_wrong():
 
 
 def _tiny_model_and_tokenizer():
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     texts = [r["prompt"] + " " + r["completion"] for r in data.load_rows("instructions", "train", chat_format=False)]
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=chat.SPECIAL_TOKENS,

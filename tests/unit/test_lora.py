@@ -1,14 +1,14 @@
 """The from-scratch LoRA layer: zero update at init, merge equals unmerged, agrees with peft."""
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
 from torch import nn
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from course_utils import lora
 
 
 def tiny_llama():
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=64, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=32)
@@ -48,8 +48,6 @@ def test_bad_input_is_clear():
 
 
 def test_agrees_with_peft_on_same_weights():
-    from peft import LoraConfig, get_peft_model
-
     targets = ["q_proj", "v_proj", "down_proj"]
     peft_model = get_peft_model(tiny_llama(), LoraConfig(r=4, lora_alpha=8, target_modules=targets,
                                                          init_lora_weights=False))

@@ -1,6 +1,7 @@
 """The memory calculator against measured footprints of real (small) transformers models."""
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
 from course_utils import memory
@@ -35,8 +36,6 @@ def test_full_finetuning_estimate_matches_measurement(make, batch, seq):
 
 
 def test_lora_estimate_matches_measurement():
-    from peft import LoraConfig, get_peft_model
-
     base = llama()
     shape = memory.shape_of(base)
     model = get_peft_model(base, LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
+import transformers
 
-from course_utils import data, models, profiles
+from course_utils import data, models, pretrain, profiles, seed
 from course_utils.pretrain import PretrainConfig
 
 TINY = PretrainConfig(vocab_size=320, n_layer=1, d_model=32, n_head=2, d_ff=64, context=32,
@@ -70,8 +72,6 @@ def test_corrupt_weights_say_how_to_rebuild(tiny_recipe):
 
 
 def test_failed_build_leaves_nothing(tiny_recipe, monkeypatch):
-    from course_utils import pretrain
-
     monkeypatch.setattr(pretrain, "pretrain", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         models.build_base_model(log=None)
@@ -99,8 +99,6 @@ def test_rebuild_touches_only_its_own_folder(tiny_recipe, capsys):
 
 def test_hub_profile_uses_safe_loading(monkeypatch):
     """The hub path cannot run offline: check the arguments it passes with fake loaders."""
-    import transformers
-
     calls = {}
 
     class FakeTok:
@@ -129,10 +127,6 @@ def test_hub_profile_uses_safe_loading(monkeypatch):
 
 def test_thread_count_does_not_follow_the_machine_load(monkeypatch):
     """The figures of a run must not depend on what else the machine is doing (issue 10)."""
-    import os
-
-    from course_utils import seed
-
     torch.set_num_threads(2)
     monkeypatch.delenv("COURSE_TORCH_THREADS", raising=False)
     for load in (100.0, 0.0):

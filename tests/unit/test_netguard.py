@@ -4,7 +4,9 @@ import socket
 import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from course_utils import netguard
 from course_utils.paths import REPO_ROOT
@@ -47,9 +49,6 @@ def test_a_child_python_process_gets_the_guard():
 
 def test_a_notebook_kernel_gets_the_guard():
     """Kernels are separate processes: the guard must reach them through sitecustomize."""
-    import nbformat
-    from nbclient import NotebookClient
-
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import socket\n"
         "from course_utils import netguard\n"

@@ -4,8 +4,9 @@ import random
 import numpy as np
 import pytest
 import torch
+from jinja2 import Template
 
-from course_utils import chat, plotting, seed
+from course_utils import chat, plotting, profiles, seed, sft
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +51,6 @@ def test_seed_everything_is_reproducible():
 
 
 def test_course_seed_reaches_every_lesson(monkeypatch):
-    from course_utils import profiles, sft
-
     monkeypatch.setenv("COURSE_SEED", "2")
     prof = profiles.get_profile("tiny", verbose=False)
     assert all(prof.lesson(k).seed == 2 for k in ("01", "03", "06", "07", "08"))
@@ -75,7 +74,5 @@ def test_chat_format_round_trip():
 
 
 def test_chat_template_matches_format_prompt():
-    from jinja2 import Template
-
     text = Template(chat.CHAT_TEMPLATE).render(messages=[{"role": "user", "content": "Hi?"}], add_generation_prompt=True)
     assert text == chat.format_prompt("Hi?")

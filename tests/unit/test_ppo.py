@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from course_utils import generation
-from course_utils.rlhf import common, ppo, toy
+from course_utils.rlhf import common, ppo, reward, toy
+from course_utils.rlhf.ppo import run_ppo
 
 
 def test_gae_hand_computed_gamma_lambda_one_is_reward_to_go_minus_value():
@@ -187,9 +188,6 @@ def test_ppo_learns_to_say_the_rewarded_word():
 
 
 def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
-    from course_utils.rlhf import reward
-    from course_utils.rlhf.ppo import run_ppo
-
     tok = toy.toy_tokenizer()
     start = toy.toy_policy(tok, seed=0)
     rm = reward.make_reward_model(toy.toy_policy(tok, seed=2), tok)

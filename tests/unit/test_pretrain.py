@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
 from course_utils import chat, generation, pretrain
 from course_utils.datagen import corpus
@@ -119,8 +121,6 @@ def test_config_errors():
 
 
 def test_works_with_peft_lora(model):
-    from peft import LoraConfig, get_peft_model
-
     m = pretrain.build_model(CFG, pretrain.train_tokenizer(corpus.generate(30, seed=9), CFG.vocab_size))
     lora = get_peft_model(m, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
     trainable = sum(p.numel() for p in lora.parameters() if p.requires_grad)
@@ -130,8 +130,6 @@ def test_works_with_peft_lora(model):
 
 
 def test_loads_in_4bit(tok, tmp_path):
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-
     # bitsandbytes quantizes in blocks of 64 values: use a width that is a multiple of 64 (the base model's is 192)
     wide = pretrain.PretrainConfig(**{**CFG.to_dict(), "d_model": 64, "d_ff": 128})
     pretrain.build_model(wide, tok).save_pretrained(tmp_path, safe_serialization=True)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from course_utils import configs, hardware, profiles
+from course_utils import configs, data, hardware, profiles
 from course_utils.paths import NOTEBOOKS_DIR
 
 CPU = hardware.Hardware(device="cpu", cpu_count=2, ram_gb=8)
@@ -160,8 +160,6 @@ def test_course_dtype_sets_the_frozen_dtype_and_is_validated(monkeypatch):
 def test_hub_lesson_01_runs_a_few_epochs_not_dozens():
     """Tokens seen / corpus tokens, with the corpus at 3 to 6 characters per token (a 2,048-token
     BPE; the tiny base model's measures 4.2)."""
-    from course_utils import data
-
     hub = profiles.LESSON_SIZES["01"]["hub"]
     chars = sum(len(r["text"]) for r in data.load_rows("general", "train")[: hub.train_docs])
     seen = hub.steps * hub.batch_size * hub.seq_len

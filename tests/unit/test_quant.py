@@ -1,6 +1,12 @@
 """From-scratch int8 / NF4 quantization: error bounds, round trips, agreement with bitsandbytes."""
+import warnings
+
+import bitsandbytes as bnb
+import bitsandbytes.functional as bnbf
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from course_utils import quant
 
@@ -66,13 +72,6 @@ def test_4bit_model_trains_like_its_dequantized_copy(tmp_path):
     """QLoRA on CPU: after an eval-mode forward (which bitsandbytes 0.50 would otherwise repack for
     an inference-only kernel), adapter gradients equal those of an fp32 model holding the
     dequantized weights."""
-    import warnings
-
-    import bitsandbytes as bnb
-    import bitsandbytes.functional as bnbf
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from course_utils import results
+from course_utils import profiles, results
 
 
 @pytest.fixture(autouse=True)
@@ -12,8 +12,6 @@ def build_dir(tmp_path, monkeypatch):
 
 
 def test_record_writes_metrics_seconds_profile_versions(build_dir):
-    from course_utils import profiles
-
     profiles.get_profile("tiny", verbose=False)
     path = results.record("99_demo", {"acc": 0.9, "nested": {"loss": 1.5}})
     rec = json.loads(path.read_text())
@@ -34,8 +32,6 @@ def test_a_new_run_replaces_the_record_whole(build_dir, monkeypatch):
 
 
 def test_check_fresh_refuses_stale_or_other_profile_records(build_dir, monkeypatch):
-    from course_utils import profiles
-
     profiles.get_profile("tiny", verbose=False)
     lesson = "03_full_finetuning"
     results.record(lesson, {"x": 1})

@@ -3,8 +3,9 @@ import math
 
 import pytest
 import torch
+from datasets import Dataset
 
-from course_utils import chat
+from course_utils import chat, configs, profiles
 from course_utils.rlhf import reward, toy
 
 
@@ -65,8 +66,6 @@ def test_pairwise_eval_reports_per_defect_accuracy():
 
 
 def test_reward_trainer_learns_a_toy_preference():
-    from datasets import Dataset
-
     tok = toy.toy_tokenizer()
     rows = _rows(16)
     rm, trainer = reward.train_reward_model(toy.toy_policy(tok), tok, Dataset.from_list(rows), steps=15,
@@ -75,8 +74,6 @@ def test_reward_trainer_learns_a_toy_preference():
 
 
 def test_train_reward_model_names_missing_columns():
-    from datasets import Dataset
-
     tok = toy.toy_tokenizer()
     with pytest.raises(ValueError, match="rejected"):
         reward.train_reward_model(toy.toy_policy(tok), tok, Dataset.from_list([{"prompt": "a", "chosen": "b"}]),
@@ -103,8 +100,6 @@ def test_random_heads_agree_with_the_model_and_leave_its_head_alone():
 
 
 def test_default_recipe_is_lesson_06s_checked_and_keys_the_cache_as_a_plain_dict(monkeypatch):
-    from course_utils import configs, profiles
-
     monkeypatch.setenv("COURSE_PROFILE", "tiny")
     cfg = profiles.get_profile(verbose=False).lesson("06")
     r = reward.default_recipe()

@@ -3,15 +3,14 @@ import json
 
 import pytest
 import torch
+from datasets import Dataset
 
-from course_utils import chat, sft
+from course_utils import chat, configs, data, pretrain, profiles, sft
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """A micro Llama and a byte-level tokenizer trained on a few instruction rows (no base model needed)."""
-    from course_utils import data, pretrain
-
     rows = data.load_rows("instructions", "train", chat_format=False)[:400]
     tok = pretrain.train_tokenizer([r["prompt"] + " " + r["completion"] for r in rows], vocab_size=400)
     cfg = pretrain.PretrainConfig(vocab_size=400, n_layer=1, d_model=32, n_head=2, d_ff=64, context=64)
@@ -51,8 +50,6 @@ def test_short_run_lowers_loss_and_saves_nothing(tiny, tmp_path, monkeypatch):
 
 def test_bad_inputs_are_clear(tiny):
     model, tok = tiny
-    from datasets import Dataset
-
     with pytest.raises(ValueError, match="'prompt' and 'completion'"):
         sft.train_sft(model, tok, Dataset.from_list([{"text": "x"}]), steps=1, batch_size=1, lr=1e-3)
     with pytest.raises(ValueError, match="steps"):
@@ -62,8 +59,6 @@ def test_bad_inputs_are_clear(tiny):
 
 
 def test_recipe_is_a_checked_sft_recipe_that_reads_like_a_dict():
-    from course_utils import configs, profiles
-
     prof = profiles.get_profile("tiny", verbose=False)
     r = sft.recipe(prof, steps=7)
     cfg = prof.lesson("03")
