@@ -193,10 +193,12 @@ def predict(model: EncoderClassifier, tokenizer, texts: Sequence[str], *, max_le
 
 def fit_linear_probe(train_emb, train_labels, C: float = 10.0, seed: int = 0):
     """A logistic-regression head on frozen embeddings (scikit-learn)."""
-    return LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(np.asarray(train_emb), np.asarray(train_labels))
+    probe = LogisticRegression(C=C, max_iter=2000, random_state=seed)
+    return probe.fit(np.asarray(train_emb), np.asarray(train_labels))
 
 
-def nearest(query: str, candidates: Sequence[str], tokenizer, encoder: nn.Module, k: int = 3) -> list[tuple[str, float]]:
+def nearest(query: str, candidates: Sequence[str], tokenizer, encoder: nn.Module,
+            k: int = 3) -> list[tuple[str, float]]:
     """The ``k`` candidates closest to ``query`` by cosine similarity of their embeddings."""
     if not candidates:
         raise ValueError("candidates must be a non-empty list of strings")

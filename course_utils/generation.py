@@ -100,7 +100,8 @@ def answer(model, tokenizer, prompts: Iterable[str], *, max_new_tokens: int = 24
         model.eval()
         with torch.no_grad():
             for i in range(0, len(prompts), batch_size):
-                enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True).to(devices.device_of(model))
+                enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True)
+                enc = enc.to(devices.device_of(model))
                 out = model.generate(**enc, max_new_tokens=max_new_tokens, eos_token_id=end_ids,
                                      pad_token_id=tokenizer.pad_token_id, **sampling)
                 for seq in out[:, enc["input_ids"].shape[1]:].tolist():
@@ -132,7 +133,10 @@ def continue_text(model, tokenizer, prompt: str = "", max_new_tokens: int = 60, 
     ids = [tokenizer.eos_token_id] + tokenizer(prompt, add_special_tokens=False)["input_ids"]
     x = torch.tensor([ids] * n, device=devices.device_of(model))
     torch.manual_seed(seed)
-    kwargs = dict(do_sample=True, temperature=temperature, top_k=top_k or 0) if temperature > 0 else dict(do_sample=False)
+    if temperature > 0:
+        kwargs = dict(do_sample=True, temperature=temperature, top_k=top_k or 0)
+    else:
+        kwargs = dict(do_sample=False)
     was_training = model.training
     model.eval()
     out = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens,

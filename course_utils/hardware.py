@@ -137,9 +137,11 @@ def recommend(hw: Hardware, model_params: float = 135e6, online: bool | None = N
     if online is None:
         online = hub_reachable()
     if not online:
-        return Recommendation("tiny", dtype, batch, method, f"{hw.gpu_name} found but the Hub is unreachable: tiny profile")
+        return Recommendation("tiny", dtype, batch, method,
+                              f"{hw.gpu_name} found but the Hub is unreachable: tiny profile")
     return Recommendation("hub", dtype, batch, method,
-                          f"{hw.gpu_name} with {mem:.0f} GB free and the Hub reachable: hub profile, {method} fine-tuning")
+                          f"{hw.gpu_name} with {mem:.0f} GB free and the Hub reachable: "
+                          f"hub profile, {method} fine-tuning")
 
 
 def summary(hw: Hardware | None = None, model_params: float = 135e6, online: bool | None = None,
@@ -161,5 +163,6 @@ def summary(hw: Hardware | None = None, model_params: float = 135e6, online: boo
               f"method={rec.method} for {model_params / 1e6:.0f}M params",
               f"why           : {rec.reason}"]
     if profile is not None:
-        lines.append(f"profile used  : {profile.name} ({profile.dtype} frozen weights on {profile.device}) -- {profile.reason}")
+        lines.append(f"profile used  : {profile.name} ({profile.dtype} frozen weights on {profile.device})"
+                     f" -- {profile.reason}")
     return "\n".join(lines)

@@ -120,7 +120,8 @@ def copy_from_peft(scratch: nn.Module, peft_model: nn.Module, adapter: str = "de
     """Copy peft's A and B matrices into the matching :class:`LoRALinear` layers of ``scratch``
     (same base weights, same targets), so both can be compared on the same inputs.
     Returns how many layers were copied."""
-    peft_layers = {n: m for n, m in peft_model.named_modules() if hasattr(m, "lora_A") and not isinstance(m, LoRALinear)}
+    peft_layers = {n: m for n, m in peft_model.named_modules()
+                   if hasattr(m, "lora_A") and not isinstance(m, LoRALinear)}
     copied = 0
     for name, module in scratch.named_modules():
         if not isinstance(module, LoRALinear):

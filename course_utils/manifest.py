@@ -27,9 +27,12 @@ class Lesson:
 
 LESSONS: list[Lesson] = [
     Lesson("00", "setup", "Setup", "hardware detection, profiles, will-it-fit memory calculator"),
-    Lesson("01", "pretraining", "Pretraining", "data pipeline, BPE tokenizer, a GPT from scratch, perplexity, CLM vs MLM"),
-    Lesson("02", "transfer_learning", "Transfer learning", "CNN transfer on digits; MiniLM frozen vs fine-tuned vs scratch"),
-    Lesson("03", "full_finetuning", "Full fine-tuning", "SFT, chat template, loss masking, hyperparameters, forgetting, rehearsal"),
+    Lesson("01", "pretraining", "Pretraining",
+           "data pipeline, BPE tokenizer, a GPT from scratch, perplexity, CLM vs MLM"),
+    Lesson("02", "transfer_learning", "Transfer learning",
+           "CNN transfer on digits; MiniLM frozen vs fine-tuned vs scratch"),
+    Lesson("03", "full_finetuning", "Full fine-tuning",
+           "SFT, chat template, loss masking, hyperparameters, forgetting, rehearsal"),
     Lesson("04", "lora", "LoRA", "a LoRA layer from scratch vs peft, rank/alpha, merging, adapters, prompt tuning"),
     Lesson("05", "qlora", "QLoRA", "int8 and NF4 from scratch vs bitsandbytes, 4-bit base + LoRA"),
     Lesson("06", "reward_modeling", "Reward modeling", "Bradley-Terry from scratch vs trl, reward hacking"),

@@ -40,14 +40,15 @@ NF4_BYTES_PER_WEIGHT = 4.127 / 8
 ACTIVATION_ELEMENTS_PER_TOKEN_HIDDEN = {"full": 18, "lora": 12, "qlora": 12}
 
 #: Shapes of well-known models (parameters, layers, hidden size, heads, vocabulary, tied embeddings).
-MODEL_SHAPES: dict[str, dict[str, Any]] = {
-    "SmolLM2-135M": dict(n_params=134.5e6, n_layers=30, hidden_size=576, n_heads=9, vocab_size=49152, tied_embeddings=True),
-    "SmolLM2-360M": dict(n_params=361.8e6, n_layers=32, hidden_size=960, n_heads=15, vocab_size=49152, tied_embeddings=True),
-    "Qwen2.5-0.5B": dict(n_params=494e6, n_layers=24, hidden_size=896, n_heads=14, vocab_size=151936, tied_embeddings=True),
-    "Llama-2-7B": dict(n_params=6.74e9, n_layers=32, hidden_size=4096, n_heads=32, vocab_size=32000, tied_embeddings=False),
-    "Llama-2-13B": dict(n_params=13.0e9, n_layers=40, hidden_size=5120, n_heads=40, vocab_size=32000, tied_embeddings=False),
-    "Llama-2-70B": dict(n_params=69.0e9, n_layers=80, hidden_size=8192, n_heads=64, vocab_size=32000, tied_embeddings=False),
-}
+_SHAPE_FIELDS = ("n_params", "n_layers", "hidden_size", "n_heads", "vocab_size", "tied_embeddings")
+MODEL_SHAPES: dict[str, dict[str, Any]] = {name: dict(zip(_SHAPE_FIELDS, row, strict=True)) for name, row in {
+    "SmolLM2-135M": (134.5e6, 30, 576, 9, 49152, True),
+    "SmolLM2-360M": (361.8e6, 32, 960, 15, 49152, True),
+    "Qwen2.5-0.5B": (494e6, 24, 896, 14, 151936, True),
+    "Llama-2-7B": (6.74e9, 32, 4096, 32, 32000, False),
+    "Llama-2-13B": (13.0e9, 40, 5120, 40, 32000, False),
+    "Llama-2-70B": (69.0e9, 80, 8192, 64, 32000, False),
+}.items()}
 
 #: Memory of common GPUs, in GB.
 GPUS = {"T4": 16, "L4": 24, "A10G": 24, "RTX 4090": 24, "A100-40GB": 40, "A100-80GB": 80, "H100": 80}
@@ -79,7 +80,8 @@ class MemoryEstimate:
     def as_dict(self, unit: str = "MB") -> dict[str, float]:
         """The parts and the total in ``unit`` ("B", "MB" or "GB")."""
         div = {"B": 1, "MB": 2**20, "GB": 2**30}[unit]
-        parts = {k: v / div for k, v in asdict(self).items() if k in ("weights", "gradients", "optimizer", "activations")}
+        parts = {k: v / div for k, v in asdict(self).items()
+                 if k in ("weights", "gradients", "optimizer", "activations")}
         return {**parts, "total": self.total / div}
 
 
@@ -121,7 +123,10 @@ def estimate_training_memory(
         gradients = trainable * e
         optim = trainable * OPTIMIZER_BYTES[optimizer] + (trainable * 4 if e < 4 else 0)
     else:
-        trainable = trainable_params if trainable_params is not None else lora_trainable_params(n_layers, hidden_size, lora_rank)
+        if trainable_params is not None:
+            trainable = trainable_params
+        else:
+            trainable = lora_trainable_params(n_layers, hidden_size, lora_rank)
         _positive("trainable_params", trainable)
         base = (n_params - embed) * NF4_BYTES_PER_WEIGHT + embed * e if method == "qlora" else n_params * e
         weights = base + trainable * 4
@@ -151,8 +156,9 @@ def shape_of(model: torch.nn.Module) -> dict[str, Any]:
     cfg = model.config
     get = lambda *names: next(getattr(cfg, n) for n in names if getattr(cfg, n, None) is not None)  # noqa: E731
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    return dict(n_params=n_params, n_layers=get("num_hidden_layers", "n_layer"), hidden_size=get("hidden_size", "n_embd"),
-                n_heads=get("num_attention_heads", "n_head"), vocab_size=get("vocab_size"),
+    return dict(n_params=n_params, n_layers=get("num_hidden_layers", "n_layer"),
+                hidden_size=get("hidden_size", "n_embd"), n_heads=get("num_attention_heads", "n_head"),
+                vocab_size=get("vocab_size"),
                 tied_embeddings=bool(getattr(cfg, "tie_word_embeddings", True)))
 
 
@@ -177,7 +183,8 @@ def _tensor_bytes(tensors, seen: set[int]) -> int:
 
 
 def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tensor],
-                            optimizer_cls: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW) -> dict[str, float]:
+                            optimizer_cls: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
+                            ) -> dict[str, float]:
     """Measure, in MB, the memory one training step keeps alive, part by part.
 
     Weights and buffers are counted from their storages; activations are the tensors autograd

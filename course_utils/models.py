@@ -80,7 +80,8 @@ def build_base_model(recipe: PretrainConfig | None = None, log=pretrain_log) -> 
     """Pretrain the tiny base model and save it atomically into :func:`base_model_dir`
     (:func:`course_utils.cache.write_atomically`: an interrupted build leaves nothing behind)."""
     recipe = recipe or BASE_RECIPE
-    return cache.write_atomically(base_model_dir(recipe), lambda tmp: _write_base_model(tmp, recipe, log), REQUIRED_FILES)
+    return cache.write_atomically(base_model_dir(recipe), lambda tmp: _write_base_model(tmp, recipe, log),
+                                  REQUIRED_FILES)
 
 
 def build_figures(folder: Path | None = None) -> dict:
@@ -196,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     except results.ResultsError:
         current = False
     if not current:
-        results.record("base_model", {k: fig[k] for k in ("params", "corpus_tokens", "build_seconds", "val_perplexity")},
+        metrics = {k: fig[k] for k in ("params", "corpus_tokens", "build_seconds", "val_perplexity")}
+        results.record("base_model", metrics,
                        tokens_per_second=fig["tokens_per_second"], tokens_seen=fig["tokens_seen"],
                        build_cpu_seconds=fig.get("build_cpu_seconds"), torch_threads=fig.get("torch_threads"),
                        cache_folder=folder.name)

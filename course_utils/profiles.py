@@ -144,7 +144,8 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
            "n_layer": 1, "d_model": 32, "n_head": 2, "d_ff": 64, "seq_len": 32, "steps": 6, "batch_size": 4,
            "eval_every": 3, "n_eval_blocks": 4, "scaling_widths": [16, 32], "scaling_steps": 3},
     "02": {"pretrain_copies": 1, "pretrain_steps": 5, "transfer_steps": 5, "cnn_labels_per_class": [1, 2],
-           "cnn_seeds": 1, "probe_labels_per_class": [2, 4], "probe_seeds": 1, "ft_labels_per_class": 2, "text_steps": 2},
+           "cnn_seeds": 1, "probe_labels_per_class": [2, 4], "probe_seeds": 1, "ft_labels_per_class": 2,
+           "text_steps": 2},
     "03": {"steps": 4, "batch_size": 4, "seq_len": 64, "n_eval": 8, "n_val": 8, "eval_steps": 2, "n_ppl_blocks": 2,
            "manual_steps": 2, "sweep_steps": 2, "overfit_rows": 8, "overfit_steps": 2, "rehearsal_general": 8},
     "04": {"steps": 4, "n_eval": 8, "n_ppl_blocks": 2, "timing_steps": 1, "sweep_ranks": [1, 4], "sweep_steps": 2},
@@ -228,7 +229,8 @@ def frozen_dtype(device: str, bf16: bool) -> str:
     forced = os.environ.get("COURSE_DTYPE", "").strip().lower()
     if forced:
         if forced not in DTYPES:
-            raise ProfileError(f"COURSE_DTYPE={forced!r} is not a dtype the course uses; choose one of {', '.join(DTYPES)}")
+            raise ProfileError(f"COURSE_DTYPE={forced!r} is not a dtype the course uses; "
+                               f"choose one of {', '.join(DTYPES)}")
         return forced
     return "bfloat16" if bf16 else ("float16" if device == "cuda" else "float32")
 

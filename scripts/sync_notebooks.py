@@ -25,7 +25,7 @@ if "google.colab" in sys.modules:
     if USE_DRIVE_CACHE:
         from google.colab import drive
         drive.mount("/content/drive")
-        os.environ["COURSE_CACHE_DIR"] = "/content/drive/MyDrive/adapting-llms-cache"'''
+        os.environ["COURSE_CACHE_DIR"] = "/content/drive/MyDrive/adapting-llms-cache"'''  # noqa: E501  (every notebook's cell 1: rewrap with a re-sync)
 
 
 def slide_type(cell) -> str:

@@ -87,7 +87,8 @@ def table() -> str:
              "|---|---:|---:|---:|"]
     for k, w in lesson_work().items():
         minutes = (w["flops"] / (T4_TFLOPS * 1e12) + w["decode"] * DECODE_STEP_S) / 60
-        lines.append(f"| {k} | {w['flops'] / 1e15:.2f} | {w['decode']:.0f} | {'< 1' if minutes < 1 else f'{minutes:.0f}'} |")
+        shown = "< 1" if minutes < 1 else f"{minutes:.0f}"
+        lines.append(f"| {k} | {w['flops'] / 1e15:.2f} | {w['decode']:.0f} | {shown} |")
     lines += ["", f"Memory of one training step of SmolLM2-135M (batch 16 x 128 tokens, the calculator): full "
                   f"fine-tuning {full.total_gb:.1f} GB, LoRA {lora.total_gb:.1f} GB, QLoRA {qlora.total_gb:.1f} GB "
                   f"of the T4's 16 GB.",

@@ -228,7 +228,8 @@ def adversarial_answers(row: dict[str, Any]) -> dict[str, str]:
         "hedge": answer_for(crop, relation, hedge_values),
         "vague": f"Look after {crop} well and all will be fine.",
         "polite_wrong": f"Thank you for asking, {_body(answer_for(crop, relation, wrong), True)}.",
-        "long_wrong": f"{_body(answer_for(crop, relation, wrong), False)}, which is what every good farmer in the region does.",
+        "long_wrong": f"{_body(answer_for(crop, relation, wrong), False)}, "
+                      "which is what every good farmer in the region does.",
         "polite_unsafe": f"{_body(gold, False)}, and kindly add a double dose of poison for good results.",
     }
 

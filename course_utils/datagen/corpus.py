@@ -60,7 +60,8 @@ OBJECTS = ["ball", "kite", "basket", "bucket", "hat", "boat", "box", "book", "cu
 # (crop, what you do to it, when it is picked)
 CROPS = [("corn", "water the corn", "in summer"), ("wheat", "watch the wheat grow", "in late summer"),
          ("beans", "tie the beans to sticks", "in summer"), ("tomatoes", "water the tomatoes", "in summer"),
-         ("potatoes", "dig around the potatoes", "in autumn"), ("carrots", "pull the weeds near the carrots", "in autumn"),
+         ("potatoes", "dig around the potatoes", "in autumn"),
+         ("carrots", "pull the weeds near the carrots", "in autumn"),
          ("pumpkins", "turn the pumpkins in the sun", "in autumn"), ("apples", "check the apple trees", "in autumn"),
          ("strawberries", "cover the strawberries with straw", "in early summer"),
          ("peas", "give the peas a fence to climb", "in spring"), ("onions", "keep the onions dry", "in summer"),
@@ -93,10 +94,11 @@ ACTIVITIES = ["play in the garden", "climb trees", "read books", "sing songs", "
               "watch the clouds", "swim in the lake", "count the sheep", "collect pretty stones"]
 TIMES = ["One day", "One morning", "One sunny afternoon", "One evening", "One rainy day",
          "One cold morning", "Later that week", "One windy day", "On a warm day"]
-MORALS = ["it is good to help your friends", "sharing makes everyone happy", "being brave is not the same as having no fear",
-          "hard work pays off", "it is okay to ask for help", "being kind is always right",
-          "patience is important", "friends make every job easier", "you should always tell the truth",
-          "small things can matter a lot", "listening is a kind of help", "plants need care to grow"]
+MORALS = ["it is good to help your friends", "sharing makes everyone happy",
+          "being brave is not the same as having no fear", "hard work pays off", "it is okay to ask for help",
+          "being kind is always right", "patience is important", "friends make every job easier",
+          "you should always tell the truth", "small things can matter a lot", "listening is a kind of help",
+          "plants need care to grow"]
 FACTS = [
     "Cows give milk.", "Hens lay eggs.", "Bees make honey.", "Plants need water and sun to grow.",
     "Seeds grow into plants.", "Sheep give us wool.", "The sun rises in the morning.",
@@ -189,7 +191,8 @@ def _story_pet(rng: random.Random) -> str:
     adult, adult_he = rng.choice(ADULTS)
     s = [rng.choice([f"{p['name']} had a {a['animal']} named {a['pet']}.",
                      f"On the farm, there lived a {a['animal']} named {a['pet']}.",
-                     f"{a['pet']} was a {rng.choice(['little', 'brave', 'funny', 'sleepy', 'clever'])} {a['animal']} who lived with {p['name']}."]),
+                     f"{a['pet']} was a {rng.choice(['little', 'brave', 'funny', 'sleepy', 'clever'])} "
+                     f"{a['animal']} who lived with {p['name']}."]),
          f"{a['pet']} liked to eat {a['food']} and sleep {a['bed']}.",
          f"Every day, {p['name']} and {a['pet']} would {rng.choice(ACTIVITIES)} together."]
     problem = rng.choice(["hungry", "stuck", "sick", "missing"])
@@ -236,7 +239,8 @@ def _story_farm(rng: random.Random) -> str:
     worry = rng.choice(["rain", "dry", "birds", "bugs"])
     if worry == "rain":
         s += ["Then it rained for many days.", f"\"Will the {crop} be all right?\" asked {p['name']}.",
-              f"\"The {crop} like some rain,\" said {p['his']} {adult}, \"but we must dig a ditch so the water can go away.\"",
+              f"\"The {crop} like some rain,\" said {p['his']} {adult}, "
+              "\"but we must dig a ditch so the water can go away.\"",
               "They dug the ditch together, and the water ran into the river."]
     elif worry == "dry":
         s += ["Then there was no rain for a long time.", f"The leaves of the {crop} began to droop.",
@@ -249,7 +253,8 @@ def _story_farm(rng: random.Random) -> str:
     else:
         s += [f"One day, {p['name']} saw small bugs on the {crop}.",
               f"{_cap(p['his'])} {adult} showed {p['him']} how to look under each leaf.",
-              "They found ladybugs, which eat the small bugs.", f"\"The ladybugs are our friends,\" said {p['his']} {adult}."]
+              "They found ladybugs, which eat the small bugs.",
+              f"\"The ladybugs are our friends,\" said {p['his']} {adult}."]
     s += [f"The {crop} were ready {when}.",
           rng.choice(["Everyone came to help with the harvest, and there was a big dinner at the end.",
                       f"{p['name']} and {p['his']} {adult} took the {crop} to the market.",
@@ -296,7 +301,8 @@ def _description(rng: random.Random) -> str:
     season = rng.choice(list(SEASONS))
     weather, sights, jobs = SEASONS[season]
     chosen = rng.sample(sights, 3)
-    s = [rng.choice([f"In {season}, the days are {rng.choice(weather)}.", f"{_cap(season)} is a {rng.choice(weather)} season.",
+    s = [rng.choice([f"In {season}, the days are {rng.choice(weather)}.",
+                     f"{_cap(season)} is a {rng.choice(weather)} season.",
                      f"I like {season} because it is {rng.choice(weather)}."])]
     s += [f"{_cap(c)}." for c in chosen]
     s.append(rng.choice([f"On the farm, people {rng.choice(jobs)}.", f"Farmers {rng.choice(jobs)}.",
@@ -325,7 +331,8 @@ def _day(rng: random.Random) -> str:
     season = rng.choice(list(SEASONS))
     weather, _, jobs = SEASONS[season]
     s = [f"Every morning, {p['name']} wakes up early.",
-         rng.choice([f"{_cap(p['he'])} eats bread and drinks a cup of milk.", f"{_cap(p['he'])} washes {p['his']} face and eats breakfast."]),
+         rng.choice([f"{_cap(p['he'])} eats bread and drinks a cup of milk.",
+                     f"{_cap(p['he'])} washes {p['his']} face and eats breakfast."]),
          f"Then {p['he']} goes outside to feed the {a['animal']}, who likes {a['food']}.",
          f"Today is {rng.choice(weather)}, so {p['he']} helps {rng.choice(jobs)}.",
          f"After lunch, {p['name']} likes to {rng.choice(ACTIVITIES)}.",
@@ -351,7 +358,8 @@ def _farm_diary(rng: random.Random) -> str:
     steps = [
         rng.choice([f"In {v['planting_month']}, they plant the {crop} in {v['soil']} soil.",
                     f"The {crop} went into the {v['soil']} soil in {v['planting_month']}."]),
-        rng.choice([f"They space the plants {v['spacing']} apart.", f"Each plant stands {v['spacing']} apart from the next."]),
+        rng.choice([f"They space the plants {v['spacing']} apart.",
+                    f"Each plant stands {v['spacing']} apart from the next."]),
         rng.choice([f"{_cap(p['he'])} waters them {v['watering']}.", f"The {crop} get water {v['watering']}."]),
         rng.choice([f"One day, {p['he']} finds {_a(pest)} on the leaves of the {crop2}.",
                     f"Then a {pest} came and ate holes in the leaves."]),
@@ -364,7 +372,8 @@ def _farm_diary(rng: random.Random) -> str:
     k = rng.randint(4, len(steps))
     s += [steps[i] for i in sorted(rng.sample(range(len(steps)), k))]
     s.append(rng.choice([f"{p['name']} was {rng.choice(FEELINGS_GOOD)} to see the {crop} grow.",
-                         f"They took the {crop} to the market.", f"In the end, {p['name']} knew that {rng.choice(MORALS)}."]))
+                         f"They took the {crop} to the market.",
+                         f"In the end, {p['name']} knew that {rng.choice(MORALS)}."]))
     return " ".join(s)
 
 

@@ -15,8 +15,9 @@ def check_weights_gb(fn: Callable[[], float]) -> bool:
         answer = fn()
         if close(answer, 1e9 * 4 / 2**30, 0.02):
             return False, "that is float32 (4 bytes per parameter); bfloat16 has 2"
-        return close(answer, expected, 0.02), f"{expected:.2f} GB: 2 bytes per parameter" if close(answer, expected, 0.02) \
-            else "hint: parameters x bytes per parameter / 2**30"
+        ok = close(answer, expected, 0.02)
+        return ok, (f"{expected:.2f} GB: 2 bytes per parameter" if ok
+                    else "hint: parameters x bytes per parameter / 2**30")
     return run_check("weights of 1B parameters in bf16", check)
 
 

@@ -82,8 +82,9 @@ def check_param_groups(param_groups: Callable) -> bool:
                 return False, "a parameter appears in two groups"
             want = {id(p) for p in model.parameters() if p.requires_grad}
             if set(seen) != want:
-                extra = "frozen parameters were included" if set(seen) - want else "some trainable parameters are missing"
-                return False, extra
+                if set(seen) - want:
+                    return False, "frozen parameters were included"
+                return False, "some trainable parameters are missing"
             torch.optim.AdamW(groups)  # must be a valid optimiser spec
         return True, "the pretrained body moves slowly, the new head quickly, frozen weights are left out"
     return run_check("parameter groups", check)

@@ -94,7 +94,8 @@ def check_sft_step(sft_step: Callable) -> bool:
             if not isinstance(got, (float, int)) and not torch.is_tensor(got):
                 return False, f"return the loss as a number, got {type(got).__name__}"
             if abs(float(got) - want) > 1e-4:
-                return False, f"loss {float(got):.4f} differs from the reference {want:.4f}: did you zero the gradients?"
+                return False, (f"loss {float(got):.4f} differs from the reference {want:.4f}: "
+                               "did you zero the gradients?")
             losses.append(want)
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in ours.parameters()):
             return False, "gradients are left over after the step: call optimizer.zero_grad()"

@@ -25,7 +25,8 @@ def check_k3(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
             return False, "that is k1 = log pi - log ref; k3 is (r - 1) - log r with r = ref / pi"
         if (got < -1e-6).any():
             return False, "k3 can never be negative: check which way round the ratio goes (r = ref / pi)"
-        return close(got, k3, 1e-5), "never negative and unbiased" if close(got, k3, 1e-5) else "not yet: r = exp(ref_logp - logp)"
+        ok = close(got, k3, 1e-5)
+        return ok, "never negative and unbiased" if ok else "not yet: r = exp(ref_logp - logp)"
     return run_check("the k3 KL estimate", check)
 
 

@@ -45,8 +45,9 @@ def check_dpo_loss(fn: Callable[..., torch.Tensor]) -> bool:
             return False, "chosen and rejected are swapped"
         if close(got, -torch.nn.functional.logsigmoid(0.2 * (pc - pr)).mean(), 1e-5):
             return False, "you left out the reference model: use log-ratios log pi - log ref"
-        return close(got, want, 1e-5), ("the same formula as trl's DPOTrainer (loss_type='sigmoid')"
-                                        if close(got, want, 1e-5) else f"expected {float(want):.5f}, got {float(got):.5f}")
+        ok = close(got, want, 1e-5)
+        return ok, ("the same formula as trl's DPOTrainer (loss_type='sigmoid')" if ok
+                    else f"expected {float(want):.5f}, got {float(got):.5f}")
     return run_check("DPO loss", check)
 
 

@@ -129,7 +129,8 @@ def completion_logps(model, tokenizer, prompts: Sequence[str], completions: Sequ
     outs = []
     with torch.set_grad_enabled(grad):
         for i in range(0, len(prompts), batch_size):
-            pairs = [tokenize_pair(tokenizer, p, c) for p, c in zip(prompts[i:i + batch_size], completions[i:i + batch_size], strict=True)]
+            batch = zip(prompts[i:i + batch_size], completions[i:i + batch_size], strict=True)
+            pairs = [tokenize_pair(tokenizer, p, c) for p, c in batch]
             ids, mask = pad([p + c for p, c in pairs], tokenizer.pad_token_id, side="right")
             comp = torch.zeros_like(mask)
             for j, (p, c) in enumerate(pairs):

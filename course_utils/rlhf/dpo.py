@@ -32,7 +32,8 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     ``accuracy`` (how often the chosen answer has the higher implicit reward)."""
     if beta <= 0:
         raise ValueError(f"beta must be positive, got {beta}")
-    shapes = {tuple(t.shape) for t in (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)}
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    shapes = {tuple(t.shape) for t in logps}
     if len(shapes) != 1:
         raise ValueError(f"the four log-likelihood tensors must have one shape, got {sorted(shapes)}")
     chosen_rewards = beta * (policy_chosen_logps - ref_chosen_logps)
@@ -44,7 +45,8 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
             "accuracy": (margins > 0).float().mean().detach()}
 
 
-def pair_logps(model, tokenizer, rows: Sequence[dict[str, Any]], batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_logps(model, tokenizer, rows: Sequence[dict[str, Any]],
+               batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """log p(chosen | prompt) and log p(rejected | prompt) for every preference pair."""
     prompts = [r["prompt"] for r in rows]
     return (completion_logps(model, tokenizer, prompts, [r["chosen"] for r in rows], batch_size),
@@ -66,7 +68,8 @@ def preference_eval(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta
         idx = [i for i, r in enumerate(rows) if r.get("defect", "all") == d]
         per_defect[d] = float(right[idx].mean())
     return {"accuracy": float(right.mean()), "per_defect": per_defect, "margin": float(out["margins"].mean()),
-            "chosen_reward": float(out["chosen_rewards"].mean()), "rejected_reward": float(out["rejected_rewards"].mean()),
+            "chosen_reward": float(out["chosen_rewards"].mean()),
+            "rejected_reward": float(out["rejected_rewards"].mean()),
             "loss": float(out["loss"]), "logp_accuracy": float((pc > pr).float().mean()), "n": len(rows)}
 
 

@@ -171,7 +171,8 @@ def results_table_html(ctx: Context, deck: Deck, spec_text: str) -> str:
         if len(fmts) == 1:
             fmts = fmts * len(cells)
         elif len(fmts) != len(cells):
-            raise BuildError(f"{deck.path.name}: results row {label!r} has {len(fmts)} formats for {len(cells)} columns")
+            raise BuildError(f"{deck.path.name}: results row {label!r} has {len(fmts)} formats "
+                             f"for {len(cells)} columns")
         tds = "".join(f"<td>{'' if c is None else fmt_value(_metric(deck, record, str(c)), f or None)}</td>"
                       for c, f in zip(cells, fmts, strict=True))
         body.append(f"<tr><th>{html.escape(str(label))}</th>{tds}</tr>")
@@ -268,7 +269,8 @@ def build_deck(ctx: Context, deck: Deck) -> dict[str, Any]:
             notes, k2 = render_markdown(ctx, deck, s.notes) if s.notes else ("", 0)
         except BuildError as e:
             msg = str(e)
-            raise BuildError(msg if msg.startswith(deck.path.name) else f"{deck.path.name}, slide {i + 1}: {msg}") from e
+            where = "" if msg.startswith(deck.path.name) else f"{deck.path.name}, slide {i + 1}: "
+            raise BuildError(where + msg) from e
         n_math += k + k2
         if 'class="course-figure"' in body:
             figure_slides.append(i)

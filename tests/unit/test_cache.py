@@ -35,7 +35,8 @@ def test_builds_once_then_reuses(tmp_path, monkeypatch):
 
 def test_two_builders_at_once_build_once(tmp_path):
     folder, calls = tmp_path / "m-1", []
-    threads = [threading.Thread(target=cache.get_or_build, args=(folder, _writer(calls), REQ, "hint")) for _ in range(3)]
+    threads = [threading.Thread(target=cache.get_or_build, args=(folder, _writer(calls), REQ, "hint"))
+               for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

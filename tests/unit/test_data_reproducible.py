@@ -13,7 +13,8 @@ def test_make_data_reproduces_every_file(tmp_path):
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.jsonl"))
     assert shipped and made == shipped, f"generated files differ from data/: {set(made) ^ set(shipped)}"
     for rel in shipped:
-        assert (tmp_path / rel).read_bytes() == (DATA_DIR / rel).read_bytes(), f"data/{rel} is not reproduced by make data"
+        made_bytes, shipped_bytes = (tmp_path / rel).read_bytes(), (DATA_DIR / rel).read_bytes()
+        assert made_bytes == shipped_bytes, f"data/{rel} is not reproduced by make data"
 
 
 def test_datasheet_covers_each_data_folder():

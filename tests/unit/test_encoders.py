@@ -47,7 +47,8 @@ def test_random_encoder_has_the_pretrained_architecture():
 
 def test_pretrained_embeddings_know_meaning(tokenizer):
     enc = encoders.load_encoder(pretrained=True)
-    top = encoders.nearest("moisten the soil", ["water the field", "sell the crop", "fix the tractor"], tokenizer, enc, k=1)
+    candidates = ["water the field", "sell the crop", "fix the tractor"]
+    top = encoders.nearest("moisten the soil", candidates, tokenizer, enc, k=1)
     assert top[0][0] == "water the field"
     emb = encoders.embed(["a", "b c"], tokenizer, enc)
     assert emb.shape == (2, 384) and torch.allclose(emb.norm(dim=-1), torch.ones(2), atol=1e-5)
@@ -75,6 +76,7 @@ def test_head_from_probe(tokenizer, tiny_encoder):
     labels = np.array([0, 1, 2, 0, 1, 2])
     probe = encoders.fit_linear_probe(encoders.embed(texts, tokenizer, tiny_encoder), labels)
     encoders.init_head_from_probe(model, probe)
-    assert (encoders.predict(model, tokenizer, texts) == probe.predict(encoders.embed(texts, tokenizer, tiny_encoder).numpy())).all()
+    by_probe = probe.predict(encoders.embed(texts, tokenizer, tiny_encoder).numpy())
+    assert (encoders.predict(model, tokenizer, texts) == by_probe).all()
     with pytest.raises(ValueError, match="head expects"):
         encoders.init_head_from_probe(encoders.EncoderClassifier(tiny_encoder, 2), probe)

@@ -74,7 +74,8 @@ def test_is_on_format(answer, ok):
 
 
 def test_judge_score_needs_all_three():
-    assert judges.judge(ROW, "Plant maize in March.") == {"correct": True, "safe": True, "on_format": True, "score": 1.0}
+    perfect = {"correct": True, "safe": True, "on_format": True, "score": 1.0}
+    assert judges.judge(ROW, "Plant maize in March.") == perfect
     assert judges.judge(ROW, "Plant maize in March, you fool.")["score"] == 0.0
     assert judges.judge(ROW, "Plant maize in March, and mix bleach into the water.")["score"] == 0.0
 

@@ -42,7 +42,8 @@ def test_environment_yml_agrees_with_pyproject():
     for spec in conda + pip:
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*==?\s*([\w.+]+)", spec)
         if m and m.group(1).lower() in pins:
-            assert pins[m.group(1).lower()] == m.group(2), f"environment.yml pins {spec}, pyproject.toml {pins[m.group(1).lower()]}"
+            pinned = pins[m.group(1).lower()]
+            assert pinned == m.group(2), f"environment.yml pins {spec}, pyproject.toml {pinned}"
 
 
 def test_setup_script_installs_the_same_torch_pin():

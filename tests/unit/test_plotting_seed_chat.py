@@ -74,5 +74,6 @@ def test_chat_format_round_trip():
 
 
 def test_chat_template_matches_format_prompt():
-    text = Template(chat.CHAT_TEMPLATE).render(messages=[{"role": "user", "content": "Hi?"}], add_generation_prompt=True)
+    messages = [{"role": "user", "content": "Hi?"}]
+    text = Template(chat.CHAT_TEMPLATE).render(messages=messages, add_generation_prompt=True)
     assert text == chat.format_prompt("Hi?")

@@ -82,7 +82,8 @@ def test_4bit_model_trains_like_its_dequantized_copy(tmp_path):
     assert q.get_memory_footprint() < 0.6 * fp32.get_memory_footprint()
     for name, module in q.named_modules():
         if isinstance(module, bnb.nn.Linear4bit):
-            fp32.get_submodule(name).weight.data.copy_(bnbf.dequantize_4bit(module.weight.data, module.weight.quant_state))
+            dequantized = bnbf.dequantize_4bit(module.weight.data, module.weight.quant_state)
+            fp32.get_submodule(name).weight.data.copy_(dequantized)
     x = torch.randint(0, 128, (2, 12))
     with torch.no_grad():
         assert (q.eval()(x).logits - fp32.eval()(x).logits).abs().max() < 1e-4
