@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from course_utils import devices
+from course_utils import cache, devices
 from course_utils.generation import pad, sample
 from course_utils.rlhf.common import (
     entropy_from_logits,
@@ -356,7 +356,7 @@ def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows
     seconds, and the KL of the training batches per step. Cached (``paths.cache_dir()``, keyed by
     the weights, prompts, rows and settings), so lesson 08's reward-vs-KL frontier reads lesson 07's
     sweep instead of running it again."""
-    from course_utils import cache, evaluation
+    from course_utils import evaluation  # noqa: PLC0415  circular: evaluation imports ppo
 
     key = {"v": 1, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
            "coefs": list(kl_coefs), "prompts": list(prompts), "rows": [dict(r) for r in eval_rows],
@@ -395,5 +395,5 @@ def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
 
 
 __all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn", "run_ppo",
-           "kl_coefficient_sweep", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss", "value_loss",
-           "smoothed"]
+           "kl_coefficient_sweep", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss",
+           "value_loss", "smoothed"]

@@ -28,6 +28,12 @@ import pytest
 from course_utils import paths
 from course_utils.slides import pdf as bs
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+except ImportError:  # a dev dependency: without it the tests skip (fail where CI is set), see _chromium
+    sync_playwright = PlaywrightTimeout = None
+
 LESSON = "00_setup.ipynb"
 OUT = paths.build_dir() / "frontend"
 TOKEN = secrets.token_hex(16)
@@ -59,9 +65,7 @@ def _chromium() -> str:
     if not exe:
         _skip_or_fail("no Chromium found: install Debian's chromium (bash scripts/test_deps.sh does, as root) "
                       "or set COURSE_CHROMIUM to a Chrome/Chromium binary")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if sync_playwright is None:
         _skip_or_fail("the playwright package is missing: pip install -e '.[dev]'")
     return exe
 
@@ -160,8 +164,6 @@ def _shut_down(proc: subprocess.Popen, base: str) -> None:
 def page(lab):
     """One headless Chromium page; any request that is not to 127.0.0.1 is aborted and recorded in
     ``page.outbound``; uncaught page errors go to ``page.errors``."""
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=[*bs.CHROMIUM_ARGS, "--no-proxy-server"])
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -192,7 +194,8 @@ RUN_FINISHED = """() => {
 }"""
 
 PROMPTS = """() => [document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.dataset.status,
-  [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim()).join(' ')]"""
+  [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim()).join(' ')]"""
 
 PAGE_STATE = """() => ({
   notRun: [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]
@@ -208,8 +211,6 @@ PAGE_STATE = """() => ({
 
 def _wait_for_run(page) -> None:
     """Wait for RUN_FINISHED; on a timeout, fail with the prompts, the kernel status and a screenshot."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     try:
         page.wait_for_function(RUN_FINISHED, timeout=RUN_ALL_TIMEOUT_MS, polling=500)
     except PlaywrightTimeout:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import generation
+from course_utils import evaluation, generation
 from course_utils.rlhf import common, ppo, reward, toy
 from course_utils.rlhf.ppo import run_ppo
 
@@ -203,8 +203,6 @@ def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
 
 def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, monkeypatch):
     """Lesson 08's frontier reads lesson 07's sweep: the same arguments train nothing the second time."""
-    from course_utils import evaluation
-
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
     tok = toy.toy_tokenizer()
     start, rm = toy.toy_policy(tok, seed=0), toy.toy_scorer(tok, seed=1)

@@ -1,11 +1,13 @@
 """The SFT recipe: masked labels, a short trl run that lowers the loss, the atomic cache and its errors."""
+import copy
+import dataclasses
 import json
 
 import pytest
 import torch
 from datasets import Dataset
 
-from course_utils import chat, configs, data, pretrain, profiles, sft
+from course_utils import chat, configs, data, models, pretrain, profiles, sft
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +99,6 @@ def test_cache_is_atomic_and_corruption_is_explained(tiny, tmp_path):
 
 def test_lora_run_is_built_once_then_read_and_other_settings_are_not_cached(tiny, tmp_path, monkeypatch):
     """Lesson 05 reuses lesson 04's LoRA run from the cache; a run with other settings never lands there."""
-    import copy
-    import dataclasses
-
-    from course_utils import models, profiles
-
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     model, tok = tiny
