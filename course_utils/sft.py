@@ -23,8 +23,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from datasets import Dataset, concatenate_datasets
+from peft import LoraConfig, PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import SFTConfig, SFTTrainer
 
-from course_utils import cache, chat, devices, paths
+from course_utils import cache, chat, data, devices, generation, judges, memory, models, paths, pretrain, profiles
+from course_utils import seed as seed_mod
 from course_utils.configs import Recipe
 
 
@@ -65,7 +70,6 @@ class SFTCacheError(cache.CacheError):
 # --------------------------------------------------------------------------- data
 def sft_dataset(split: str = "train", n: int | None = None):
     """The instruction data as trl wants it: ``prompt`` / ``completion`` columns only, in the chat format."""
-    from course_utils import data
 
     ds = data.load("instructions", split).select_columns(["prompt", "completion"])
     if n is not None:
@@ -79,9 +83,7 @@ def rehearsal_mix(task_ds, n_general: int, seed: int = 0, max_chars: int = 400):
     """Rehearsal: add ``n_general`` general-corpus texts to the task rows (empty prompt, the text as
     completion, so the loss covers all of it), shuffled together. Keeps the model practising the
     general text it would otherwise forget."""
-    from datasets import Dataset, concatenate_datasets
 
-    from course_utils import data
 
     if n_general < 0:
         raise ValueError(f"n_general must be >= 0, got {n_general}")
@@ -144,7 +146,6 @@ class SFTRun:
 def recipe(profile=None, **overrides: Any) -> SFTRecipe:
     """Lesson 03's recipe (steps, batch_size, lr, weight_decay, seq_len, warmup_ratio, seed) from
     the profile, with ``overrides`` applied (and checked)."""
-    from course_utils import profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     unknown = set(overrides) - set(RECIPE_KEYS)
@@ -168,7 +169,6 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     weights. ``num_epochs`` (instead of ``steps``) trains for whole passes over the data.
     ``logging_steps`` defaults to every 10 steps (every step of a shorter run, so it logs at all).
     Nothing is saved to disk; the trained model is returned in :class:`SFTRun`."""
-    from trl import SFTConfig, SFTTrainer
 
     for name, v in (("steps", steps), ("batch_size", batch_size)):
         if not isinstance(v, int) or v < 1:
@@ -233,7 +233,6 @@ def _scratch_dir() -> Path:
 def measure_memory(model, tokenizer, rows: list[dict[str, str]], max_length: int = 64) -> dict[str, float]:
     """Training memory of one step on ``rows`` (a batch), measured by :mod:`course_utils.memory`:
     weights, gradients, AdamW state and the activations autograd saves, counted tensor by tensor."""
-    from course_utils import memory
 
     return memory.measure_training_memory(model, collate(tokenizer, rows, max_length))
 
@@ -248,7 +247,6 @@ def few_shot_prompt(shots: list[dict[str, str]], question: str) -> str:
 def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dict[str, Any]:
     """The base model prompted with ``k`` solved training examples (same relation, other crops)
     before each held-out question, graded by the course's judges: the baseline that needs no training."""
-    from course_utils import data, generation, judges
 
     rows = data.load_rows("instructions", "test", chat_format=False)[:n]
     by_relation: dict[str, list[dict[str, str]]] = {}
@@ -262,7 +260,6 @@ def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dic
 # --------------------------------------------------------------------------- forgetting
 def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torch.Tensor:
     """The first ``n_blocks`` packed blocks of the general corpus' validation split."""
-    from course_utils import data, pretrain
 
     texts = [r["text"] for r in data.load_rows("general", "validation")]
     blocks = pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)
@@ -273,7 +270,6 @@ def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torc
 
 def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 128) -> float:
     """Perplexity on held-out general text: it rises when fine-tuning makes the model forget."""
-    from course_utils import pretrain
 
     block_size = min(block_size, getattr(model.config, "max_position_embeddings", block_size))
     return pretrain.perplexity(model, general_blocks(tokenizer, n_blocks, block_size))
@@ -282,7 +278,6 @@ def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 1
 # --------------------------------------------------------------------------- the cached SFT model
 def sft_cache_path(base_model, profile=None, recipe_settings: Mapping[str, Any] | None = None) -> Path:
     """Where the SFT model of this base model, data and recipe is (or would be) cached."""
-    from course_utils import data
 
     r = recipe_settings or recipe(profile)
     files = [data.path_of("instructions", split) for split in ("train", "validation")]
@@ -313,7 +308,6 @@ def load_sft_stats(path: Path) -> dict[str, Any]:
 
 
 def _load_cached(path: Path, device: str | torch.device = "cpu"):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cache.check_complete(path, CACHED_FILES, "delete that folder and call sft.load_sft_model() again to rebuild it",
                          SFTCacheError)
@@ -330,7 +324,6 @@ def _load_cached(path: Path, device: str | torch.device = "cpu"):
 def build_sft_model(base_model, tokenizer, profile=None, eval_dataset=None, eval_steps: int | None = None,
                     **overrides: Any) -> SFTRun:
     """Full fine-tuning of ``base_model`` (in place) with lesson 03's recipe."""
-    from course_utils import seed as seed_mod
 
     r = recipe(profile, **overrides)
     seed_mod.seed_everything(r["seed"])
@@ -342,7 +335,6 @@ def stats_of(run: SFTRun, model, tokenizer, profile=None, evaluation: dict | Non
              memory_mb: dict | None = None) -> dict[str, Any]:
     """The figures stored next to the cached model: training time, measured memory, accuracy,
     perplexity (``evaluation`` / ``memory_mb`` reuse figures already measured)."""
-    from course_utils import profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     cfg = profile.lesson("03")
@@ -350,7 +342,7 @@ def stats_of(run: SFTRun, model, tokenizer, profile=None, evaluation: dict | Non
     rows = [dict(x) for x in sft_dataset("train", n=r["batch_size"])]
     mem = memory_mb or measure_memory(model, tokenizer, rows, r["seq_len"])
     if evaluation is None:
-        from course_utils import evaluation as evaluation_mod
+        from course_utils import evaluation as evaluation_mod  # noqa: PLC0415  circular: evaluation imports sft
 
         evaluation = evaluation_mod.evaluate(model, tokenizer, n=cfg.n_eval, batch_size=64,
                                              perplexity_blocks=cfg.n_ppl_blocks)
@@ -367,7 +359,6 @@ def load_sft_model(profile=None) -> tuple[Any, Any]:
     """The course's SFT model: the base model fully fine-tuned on the instructions with lesson
     03's recipe. Built on first call (a minute or two on a CPU) and cached; later calls load it.
     Its training figures: ``load_sft_stats(sft_cache_path(...))`` or :func:`sft_model_stats`."""
-    from course_utils import models, profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     base, tokenizer = models.load_base_model(profile)
@@ -382,7 +373,6 @@ def load_sft_model(profile=None) -> tuple[Any, Any]:
 
 def sft_model_stats(profile=None) -> dict[str, Any]:
     """The stored training figures of the cached SFT model (building it first if needed)."""
-    from course_utils import models, profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     base, _ = models.load_base_model(profile)
@@ -400,9 +390,7 @@ LORA_CACHED_FILES = ("adapter_config.json", "adapter_model.safetensors", LORA_ST
 
 def lora_config(profile=None):
     """Lesson 04's LoRA settings as a peft ``LoraConfig`` (rank, alpha, target layers, no dropout)."""
-    from peft import LoraConfig
 
-    from course_utils import profiles
 
     cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
     return LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=0.0, target_modules=list(cfg.target_modules),
@@ -411,7 +399,6 @@ def lora_config(profile=None):
 
 def lora_recipe(profile=None) -> SFTRecipe:
     """Lesson 03's recipe with lesson 04's LoRA learning rate and budget."""
-    from course_utils import profiles
 
     cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
     return recipe(profile, lr=cfg.lr, steps=cfg.steps)
@@ -423,7 +410,6 @@ def _lora_key(c) -> dict[str, Any]:
 
 def lora_cache_path(base_model, profile=None) -> Path:
     """Where lesson 04's LoRA run on this base model and data is (or would be) cached."""
-    from course_utils import data
 
     files = [data.path_of("instructions", "train")]
     return cache.folder_for("lora-run", {
@@ -441,7 +427,6 @@ def _write_lora_run(run: SFTRun, folder: Path) -> None:
 def save_lora_run(run: SFTRun, profile=None) -> Path | None:
     """Cache a LoRA run that used exactly lesson 04's settings (so lesson 05 can reuse it), atomically;
     an existing folder is kept. A run with other settings is not cached (returns None, says why)."""
-    from course_utils import models, profiles
 
     profile = profile or profiles.get_profile(verbose=False)
     want = {**{k: v for k, v in dict(lora_recipe(profile)).items()}, **_lora_key(lora_config(profile))}
@@ -461,10 +446,7 @@ def load_lora_run(profile=None) -> SFTRun:
     lesson 05 compares QLoRA with the very run lesson 04 made instead of training it again.
     The model is the base model with the trained adapter; ``train_seconds`` and the log are the
     original run's."""
-    from peft import PeftModel
 
-    from course_utils import models, profiles
-    from course_utils import seed as seed_mod
 
     profile = profile or profiles.get_profile(verbose=False)
     base, tokenizer = models.load_base_model(profile)

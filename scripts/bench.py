@@ -48,11 +48,12 @@ def main() -> int:
     except Exception as e:  # the build failed: say so, keep benchmarking
         say(f"    (no base-model record: {e})")
     say()
-    say(f"| notebook | seconds | peak MB | budget s | |")
+    say("| notebook | seconds | peak MB | budget s | |")
     say("|---|---:|---:|---:|---|")
     total, over = 0.0, []
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
-        secs, peak, rc = run([sys.executable, "scripts/run_course.py", "--only", nb.name, "--no-html", "--no-base-model"])
+        cmd = [sys.executable, "scripts/run_course.py", "--only", nb.name, "--no-html", "--no-base-model"]
+        secs, peak, rc = run(cmd)
         total += secs
         flag = "FAILED" if rc else ("OVER" if secs > limit else "ok")
         if flag == "OVER":

@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,8 +33,6 @@ def build_base_model() -> None:
 
 def execute(path: Path, html: bool = True) -> float:
     """Run one notebook; save the executed copy (even a failed one) and its HTML; return seconds."""
-    from jupyter_client import KernelManager
-
     nb = nbformat.read(path, as_version=4)
     # Local sockets, not TCP ports: kernels started side by side (scripts/seed_spread.py) could
     # otherwise pick the same free port and one client would wait forever for its replies.
@@ -48,8 +48,6 @@ def execute(path: Path, html: bool = True) -> float:
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
         if html:
-            from nbconvert import HTMLExporter
-
             body, _ = HTMLExporter().from_notebook_node(nb)
             html_path = paths.build_dir() / "html" / path.with_suffix(".html").name
             html_path.parent.mkdir(parents=True, exist_ok=True)

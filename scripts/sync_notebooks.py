@@ -13,19 +13,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from course_utils.manifest import REPO_URL  # noqa: E402
 
-COLAB_CELL = f'''# Set-up cell: in Google Colab it installs the course, keeping Colab's own torch; elsewhere it does nothing.
+COLAB_CELL = f'''\
+# Set-up cell: in Google Colab it installs the course, keeping Colab's own torch; elsewhere it does nothing.
 USE_DRIVE_CACHE = False  # True: keep trained models on Google Drive, so a new Colab VM need not retrain them
 import sys
+
 if "google.colab" in sys.modules:
-    import os, subprocess
+    import os
+    import subprocess
+
     if not os.path.isdir("/content/course"):
-        subprocess.run(["git", "clone", "--depth=1", "{REPO_URL}", "/content/course"], check=True)
-    subprocess.run([sys.executable, "/content/course/course_utils/colab.py", "--loaded", ",".join(sys.modules)], check=True)
+        subprocess.run(["git", "clone", "--depth=1", "{REPO_URL}", "/content/course"],
+                       check=True)
+    subprocess.run([sys.executable, "/content/course/course_utils/colab.py", "--loaded", ",".join(sys.modules)],
+                   check=True)
     sys.path.insert(0, "/content/course")
     if USE_DRIVE_CACHE:
         from google.colab import drive
         drive.mount("/content/drive")
-        os.environ["COURSE_CACHE_DIR"] = "/content/drive/MyDrive/adapting-llms-cache"'''  # noqa: E501  (every notebook's cell 1: rewrap with a re-sync)
+        os.environ["COURSE_CACHE_DIR"] = "/content/drive/MyDrive/adapting-llms-cache"'''
 
 
 def slide_type(cell) -> str:

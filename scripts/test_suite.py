@@ -72,7 +72,7 @@ def run(cmds: list[list[str]], env: dict | None = None) -> bool:
     """Run ``cmds`` side by side in the repository root, their output prefixed by lane number
     when there is more than one; True if all succeeded."""
     procs = []
-    for i, cmd in enumerate(cmds):
+    for cmd in cmds:
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, bufsize=1))
         if len(cmds) > 1:

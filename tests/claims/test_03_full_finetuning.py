@@ -1,7 +1,6 @@
 """Lesson 03's claims, read from build/results/03_full_finetuning.json (written by the notebook).
 
 Thresholds were set from measured runs (see the lesson's closing note) with margin."""
-import pytest
 
 from course_utils.results import metric
 
@@ -21,7 +20,8 @@ def test_full_finetuning_lifts_accuracy_from_near_zero():
     base, full = metric(R, "base.task_accuracy"), metric(R, "full.task_accuracy")
     assert base <= 0.05, f"the base model should know almost none of the invented facts, got {base:.1%}"
     assert metric(R, "base.few_shot_task_accuracy") <= 0.10
-    assert full >= FULL_MIN, f"full fine-tuning reached {full:.1%} task accuracy (seeds: 87.5-96.7%; the aim is >= {FULL_MIN:.0%})"
+    assert full >= FULL_MIN, (f"full fine-tuning reached {full:.1%} task accuracy (seeds: 87.5-96.7%; "
+                              f"the aim is >= {FULL_MIN:.0%})")
 
 
 

@@ -20,8 +20,9 @@ LESSON = "07_ppo"
 KL_MAX = 20.0  # nats per answer of at most 16 tokens; seeds: 5.78, 2.85, 1.55
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.469, 0.875 -> 0.573, 0.958 -> 0.729); the "
-                   "reward model cannot see wrong facts (lesson 06), so PPO trades correctness for reward (issue 12)")
+@pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.469, "
+                   "0.875 -> 0.573, 0.958 -> 0.729); the reward model cannot see wrong facts (lesson 06), so PPO "
+                   "trades correctness for reward (issue 12)")
 def test_ppo_raises_the_judge_score():
     assert metric(LESSON, "ppo.judge_score_after") > metric(LESSON, "ppo.judge_score_before")
 
