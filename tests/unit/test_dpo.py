@@ -3,11 +3,12 @@ import copy
 import math
 
 import pytest
+import rlhf_toy as toy  # the toy world lives with the tests (tests/unit/rlhf_toy.py)
 import torch
 from datasets import Dataset
 
 from course_utils import chat
-from course_utils.rlhf import common, dpo, toy
+from course_utils.rlhf import common, dpo
 from course_utils.rlhf.common import fresh_copy
 
 

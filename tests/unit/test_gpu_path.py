@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import datasets
 import pytest
+import rlhf_toy as toy  # the toy world lives with the tests (tests/unit/rlhf_toy.py)
 import torch
 from datasets import Dataset
 from tokenizers import Tokenizer, pre_tokenizers
@@ -30,7 +31,7 @@ from trl import GRPOConfig, GRPOTrainer
 from course_utils import chat, colab, devices, encoders, hardware, memory, models, profiles, quant, sft
 from course_utils.evaluation import evaluate, sampled_reward_and_kl
 from course_utils.generation import answer, answer_questions, continue_text, sample
-from course_utils.rlhf import common, dpo, ppo, reward, toy
+from course_utils.rlhf import common, dpo, ppo, reward
 from course_utils.rlhf.ppo import run_ppo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

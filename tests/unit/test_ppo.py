@@ -3,10 +3,11 @@ import math
 
 import numpy as np
 import pytest
+import rlhf_toy as toy  # the toy world lives with the tests (tests/unit/rlhf_toy.py)
 import torch
 
 from course_utils import evaluation, generation
-from course_utils.rlhf import common, ppo, reward, toy
+from course_utils.rlhf import common, ppo, reward
 from course_utils.rlhf.ppo import run_ppo
 
 

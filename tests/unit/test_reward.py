@@ -2,11 +2,12 @@
 import math
 
 import pytest
+import rlhf_toy as toy  # the toy world lives with the tests (tests/unit/rlhf_toy.py)
 import torch
 from datasets import Dataset
 
 from course_utils import chat, configs, profiles
-from course_utils.rlhf import reward, toy
+from course_utils.rlhf import reward
 
 
 def _rows(n=6):

@@ -1,4 +1,4 @@
-"""A toy world for testing and demonstrating the RLHF code in seconds: a word-level tokenizer
+"""A toy world for the RLHF unit tests (seconds, not minutes): a word-level tokenizer
 with the course's chat markers and tiny random Llama models (policy, reward/value shapes)."""
 from __future__ import annotations
 
