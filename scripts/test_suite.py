@@ -20,12 +20,8 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
@@ -36,17 +32,7 @@ NBVAL = ["--nbval-lax", "--nbval-cell-timeout=900", "-p", "nbval_ipc"]
 
 def load_budget() -> dict:
     """The limits and the per-notebook seconds of ``tests/budget.toml``."""
-    if tomllib is not None:
-        return tomllib.loads(BUDGET.read_text())
-    out: dict = {}  # the file is flat: [section] then `key = number` lines
-    for line in BUDGET.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line.startswith("["):
-            section = out.setdefault(line.strip("[]"), {})
-        elif "=" in line:
-            k, v = (x.strip() for x in line.split("=", 1))
-            section[k.strip('"')] = float(v)
-    return out
+    return tomllib.loads(BUDGET.read_text())
 
 
 def lanes(notebooks: list[Path], seconds: dict[str, float], jobs: int) -> list[list[Path]]:

@@ -37,7 +37,7 @@ def test_environment_yml_agrees_with_pyproject():
     assert any(p.startswith("-e .") for p in pip), "environment.yml must install the course (pip -e .[dev])"
     python = next(d for d in conda if d.startswith("python="))
     major_minor = tuple(int(x) for x in python.split("=")[1].split(".")[:2])
-    assert (3, 10) <= major_minor < (3, 13), f"{python} is outside requires-python {proj['requires-python']}"
+    assert (3, 11) <= major_minor < (3, 13), f"{python} is outside requires-python {proj['requires-python']}"
     # A package pinned in both places must carry the same version.
     for spec in conda + pip:
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*==?\s*([\w.+]+)", spec)

@@ -15,13 +15,6 @@ def test_budget_names_every_notebook_and_the_limits():
     assert budget["limits"]["suite_seconds"] == 45 * 60
 
 
-def test_the_fallback_parser_reads_the_same_budget(monkeypatch):
-    want = test_suite.load_budget()
-    monkeypatch.setattr(test_suite, "tomllib", None)
-    got = test_suite.load_budget()
-    assert {k: {n: float(v) for n, v in d.items()} for k, d in want.items()} == got
-
-
 def test_lanes_balance_expected_time_and_keep_lesson_order():
     nbs = [Path(f"notebooks/{n}.ipynb") for n in ("00_a", "01_b", "02_c", "03_d", "04_e")]
     secs = {"00_a": 10, "01_b": 100, "02_c": 100, "03_d": 200, "04_e": 10}
