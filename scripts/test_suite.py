@@ -35,16 +35,31 @@ def load_budget() -> dict:
     return tomllib.loads(BUDGET.read_text())
 
 
+#: Lessons that read what an earlier one caches run in that one's lane, after it: 04 caches the LoRA
+#: run 05 reads; 07 caches the PPO sweep 08 reads (03's SFT model and 06's reward model are read by
+#: 04-08 too, but each lane reaches its readers after 03 has saved it). In another lane a reader
+#: would build the same thing again, under the cache's lock: the same figures, twice the time.
+TOGETHER = (("03", "04", "05"), ("06", "07", "08"))
+
+
 def lanes(notebooks: list[Path], seconds: dict[str, float], jobs: int) -> list[list[Path]]:
-    """Split the notebooks into ``jobs`` lanes of about equal expected time (longest first into
-    the least loaded lane); each lane then runs its notebooks in lesson order, so a lesson that
-    builds a cached model (03's SFT model, 06's reward model) tends to come before its readers."""
+    """Split the notebooks into ``jobs`` lanes of about equal expected time: the groups of
+    :data:`TOGETHER` and the other notebooks, longest first into the least loaded lane; each lane
+    then runs its notebooks in lesson order."""
+    groups: dict[str, list[Path]] = {}
+    for nb in notebooks:
+        key = next((g[0] for g in TOGETHER if nb.stem[:2] in g), nb.stem)
+        groups.setdefault(key, []).append(nb)
+
+    def cost(group: list[Path]) -> float:
+        return sum(seconds.get(nb.stem, 180) for nb in group)
+
     load = [0.0] * jobs
     out: list[list[Path]] = [[] for _ in range(jobs)]
-    for nb in sorted(notebooks, key=lambda p: -seconds.get(p.stem, 180)):
+    for group in sorted(groups.values(), key=lambda g: -cost(g)):
         i = load.index(min(load))
-        out[i].append(nb)
-        load[i] += seconds.get(nb.stem, 180)
+        out[i].extend(group)
+        load[i] += cost(group)
     return [sorted(lane) for lane in out if lane]
 
 

@@ -25,3 +25,14 @@ def test_lanes_balance_expected_time_and_keep_lesson_order():
     assert all(lane == sorted(lane) for lane in two)
     assert test_suite.lanes(nbs, secs, 1) == [sorted(nbs)]
     assert len(test_suite.lanes(nbs[:1], secs, 4)) == 1  # no empty lanes
+
+
+def test_a_lesson_that_reads_another_ones_cache_shares_its_lane():
+    nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    budget = test_suite.load_budget()["notebook_seconds"]
+    two = test_suite.lanes(nbs, budget, 2)
+    lane_of = {p.stem[:2]: i for i, lane in enumerate(two) for p in lane}
+    for group in test_suite.TOGETHER:
+        assert len({lane_of[k] for k in group}) == 1, f"lessons {group} split across lanes: {two}"
+    loads = [sum(budget[p.stem] for p in lane) for lane in two]
+    assert max(loads) < 1.15 * min(loads), f"unbalanced lanes {loads}"
