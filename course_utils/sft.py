@@ -83,8 +83,6 @@ def rehearsal_mix(task_ds, n_general: int, seed: int = 0, max_chars: int = 400):
     """Rehearsal: add ``n_general`` general-corpus texts to the task rows (empty prompt, the text as
     completion, so the loss covers all of it), shuffled together. Keeps the model practising the
     general text it would otherwise forget."""
-
-
     if n_general < 0:
         raise ValueError(f"n_general must be >= 0, got {n_general}")
     texts = [r["text"][:max_chars] for r in data.load_rows("general", "train")[:n_general]]
@@ -390,8 +388,6 @@ LORA_CACHED_FILES = ("adapter_config.json", "adapter_model.safetensors", LORA_ST
 
 def lora_config(profile=None):
     """Lesson 04's LoRA settings as a peft ``LoraConfig`` (rank, alpha, target layers, no dropout)."""
-
-
     cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
     return LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=0.0, target_modules=list(cfg.target_modules),
                       task_type="CAUSAL_LM")
@@ -429,7 +425,7 @@ def save_lora_run(run: SFTRun, profile=None) -> Path | None:
     an existing folder is kept. A run with other settings is not cached (returns None, says why)."""
 
     profile = profile or profiles.get_profile(verbose=False)
-    want = {**{k: v for k, v in dict(lora_recipe(profile)).items()}, **_lora_key(lora_config(profile))}
+    want = {**dict(lora_recipe(profile)), **_lora_key(lora_config(profile))}
     peft_cfg = getattr(run.model, "peft_config", {}).get("default")
     got = {**{k: run.settings.get(k) for k in RECIPE_KEYS}, **(_lora_key(peft_cfg) if peft_cfg else {})}
     if got != want:
@@ -446,8 +442,6 @@ def load_lora_run(profile=None) -> SFTRun:
     lesson 05 compares QLoRA with the very run lesson 04 made instead of training it again.
     The model is the base model with the trained adapter; ``train_seconds`` and the log are the
     original run's."""
-
-
     profile = profile or profiles.get_profile(verbose=False)
     base, tokenizer = models.load_base_model(profile)
     path = lora_cache_path(base, profile)
