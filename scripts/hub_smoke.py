@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,21 +86,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_side_by_side(dtypes: list[str], only: str | None, jobs: int) -> list[tuple]:
     """One child process per dtype pass, at most ``jobs`` at a time; their rows, in dtype order."""
-    pending, running, rows = list(dtypes), [], {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            d = pending.pop(0)
-            out = OUT / f"rows-{d}.json"
-            out.unlink(missing_ok=True)
-            cmd = [sys.executable, __file__, "--dtypes", d, "--rows-to", str(out)] + (["--only", only] if only else [])
-            running.append((d, out, subprocess.Popen(cmd, cwd=ROOT)))
-        time.sleep(1)
-        for item in [r for r in running if r[2].poll() is not None]:
-            running.remove(item)
-            d, out, _ = item
-            rows[d] = [tuple(r) for r in json.loads(out.read_text())] if out.exists() else [
-                ("(pass)", d, "FAILED (no rows)", 0.0)]
-    return [r for d in dtypes for r in rows[d]]
+    def one_pass(d: str) -> list[tuple]:
+        out = OUT / f"rows-{d}.json"
+        out.unlink(missing_ok=True)
+        cmd = [sys.executable, __file__, "--dtypes", d, "--rows-to", str(out)] + (["--only", only] if only else [])
+        subprocess.run(cmd, cwd=ROOT)
+        if not out.exists():
+            return [("(pass)", d, "FAILED (no rows)", 0.0)]
+        return [tuple(r) for r in json.loads(out.read_text())]
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return [row for rows in pool.map(one_pass, dtypes) for row in rows]
 
 
 def report(rows: list[tuple], failed: list[str], total: float) -> int:
