@@ -72,10 +72,9 @@ def lesson_work() -> dict[str, dict[str, float]]:
                   + evals7 * s7.max_new_tokens}
     s8 = size["08"]
     dpo_steps = s8.steps + len(s8.frontier_betas) * s8.frontier_steps
-    frontier_ppo = len(s8.frontier_betas) * s7.sweep_steps
-    work["08"] = {"flops": dpo_steps * s8.batch_size * pair_tok * (6 * N + 2 * N) + frontier_ppo * per_step,
-                  "decode": frontier_ppo * s7.max_new_tokens
-                  + (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * 20}
+    # the frontier's PPO points are lesson 07's cached KL sweep; answers are lesson 07's length
+    work["08"] = {"flops": dpo_steps * s8.batch_size * pair_tok * (6 * N + 2 * N),
+                  "decode": (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * s7.max_new_tokens}
     return work
 
 
