@@ -194,6 +194,7 @@ class Lesson03Config(LessonConfig):
     overfit_rows: int            # rows of the overfitting runs
     overfit_steps: int           # optimizer steps of each overfitting run
     overfit_weight_decay: float  # the weight decay compared with none
+    overfit_lr: float            # learning rate of the overfitting runs (large, so memorising shows in few steps)
     rehearsal_general: int       # general-corpus texts mixed into the rehearsal run
     seed: int = 0                # the run's $COURSE_SEED (set by profiles._build)
 
@@ -201,7 +202,7 @@ class Lesson03Config(LessonConfig):
         self._ints("steps", "batch_size", "seq_len", "n_eval", "n_val", "eval_steps", "n_ppl_blocks",
                    "manual_steps", "sweep_steps", "overfit_rows", "overfit_steps", "rehearsal_general")
         self._ints("seed", low=0)
-        self._numbers("lr")
+        self._numbers("lr", "overfit_lr")
         self._numbers("weight_decay", "overfit_weight_decay", strict=False)
         self._fractions("warmup_ratio")
         self._number_lists("sweep_lrs")

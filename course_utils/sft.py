@@ -31,6 +31,7 @@ from trl import SFTConfig, SFTTrainer
 from course_utils import cache, chat, data, devices, generation, judges, memory, models, paths, pretrain, profiles
 from course_utils import seed as seed_mod
 from course_utils.configs import Recipe
+from course_utils.rlhf.common import quiet
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +167,8 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     completion only. ``peft_config`` (a peft ``LoraConfig``...) trains adapters instead of all
     weights. ``num_epochs`` (instead of ``steps``) trains for whole passes over the data.
     ``logging_steps`` defaults to every 10 steps (every step of a shorter run, so it logs at all).
-    Nothing is saved to disk; the trained model is returned in :class:`SFTRun`."""
+    Nothing is saved to disk; the trained model is returned in :class:`SFTRun`, with the logs
+    (``run.log_history``, plotted by ``plotting.loss_curves(run.losses())``) rather than printed."""
 
     for name, v in (("steps", steps), ("batch_size", batch_size)):
         if not isinstance(v, int) or v < 1:
@@ -198,8 +200,8 @@ def train_sft(model, tokenizer, train_dataset, *, steps: int, batch_size: int, l
     tokenized = _TOKENIZED.get(key)
     if tokenized is not None and tokenized[0] is tokenizer:
         train_dataset = tokenized[1]  # already tokenized with this tokenizer: trl skips that step
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                         processing_class=tokenizer, peft_config=peft_config)
+    trainer = quiet(SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                               processing_class=tokenizer, peft_config=peft_config))  # logs kept, not printed
     _TOKENIZED[key] = (tokenizer, trainer.train_dataset)
     while len(_TOKENIZED) > 8:
         _TOKENIZED.pop(next(iter(_TOKENIZED)))
