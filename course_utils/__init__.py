@@ -8,6 +8,7 @@ One module per concern; notebooks import what they need, e.g.::
 from __future__ import annotations
 
 import logging as _logging
+import os as _os
 import time as _time
 
 __version__ = "0.1.0"
@@ -17,3 +18,8 @@ IMPORTED_AT = _time.time()
 # bitsandbytes tries to fetch an optional faster CPU 4-bit kernel from the Hub and logs a
 # warning when it cannot. The course runs offline and the built-in kernel works: keep quiet.
 _logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(_logging.ERROR)
+
+# The trainers map every data set through several steps (tokenize, add EOS, truncate...), each
+# with its own progress bar: a wall of bars above every training cell. The course's data sets
+# take a second to map; set HF_DATASETS_DISABLE_PROGRESS_BARS=0 to see them anyway.
+_os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

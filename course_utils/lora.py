@@ -141,3 +141,43 @@ def copy_from_peft(scratch: nn.Module, peft_model: nn.Module, adapter: str = "de
     if not copied:
         raise ValueError("the scratch model has no LoRALinear layers: call add_lora first")
     return copied
+
+
+@torch.no_grad()
+def output_change(base: nn.Module, tuned: nn.Module, texts: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Where a fine-tuning update acts: for each Linear layer of ``base`` (the lm_head aside) and
+    each batch of token ids in ``texts`` (e.g. ``{"task": ..., "general": ...}``), the size of the
+    update's output relative to the frozen layer's, ``mean ||dW x|| / mean ||W x||``, over the
+    inputs ``x`` that layer sees in ``base`` on those tokens; ``dW`` is ``tuned``'s weight minus
+    ``base``'s (merge a LoRA model first). An update that learns the task and spares general text
+    is large on the first and small on the second. Returns ``{text name: {layer: ratio}}``."""
+    names = [n for n, m in base.named_modules() if isinstance(m, nn.Linear) and not n.endswith("lm_head")]
+    missing = [n for n in names if not isinstance(_get(tuned, n), nn.Linear)]
+    if missing:
+        raise ValueError(f"tuned has no plain Linear at {missing[:3]}...: merge LoRA adapters first "
+                         f"(peft: copy.deepcopy(model).merge_and_unload())")
+    out: dict[str, dict[str, float]] = {}
+    for label, ids in texts.items():
+        inputs: dict[str, torch.Tensor] = {}
+        hooks = [base.get_submodule(n).register_forward_hook(
+            lambda m, args, o, n=n, store=inputs: store.__setitem__(n, args[0].reshape(-1, args[0].shape[-1])))
+            for n in names]
+        try:
+            base(ids.to(base.device))
+        finally:
+            for h in hooks:
+                h.remove()
+        out[label] = {}
+        for n in names:
+            W = base.get_submodule(n).weight                          # (d_out, d_in)
+            dW = _get(tuned, n).weight.to(W.device) - W               # (d_out, d_in)
+            x = inputs[n].to(W.dtype)                                 # (tokens, d_in)
+            out[label][n] = float((x @ dW.T).norm(dim=1).mean() / (x @ W.T).norm(dim=1).mean().clamp_min(1e-12))
+    return out
+
+
+def _get(model: nn.Module, name: str) -> nn.Module | None:
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        return None

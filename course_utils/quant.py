@@ -5,6 +5,7 @@ them against bitsandbytes on the same tensor (:func:`compare_nf4_with_bnb`).
 """
 from __future__ import annotations
 
+import copy
 import math
 from statistics import NormalDist
 
@@ -132,6 +133,49 @@ def quantization_error(w: torch.Tensor, w_hat: torch.Tensor) -> dict[str, float]
     err = (w.float() - w_hat.float()).abs()
     return {"mean_abs": float(err.mean()), "max_abs": float(err.max()),
             "relative": float(err.mean() / w.float().abs().mean().clamp_min(1e-12))}
+
+
+# --------------------------------------------------------------------------- whole models
+#: The storage formats :func:`round_trip` knows, with the bits each weight costs (64-value blocks
+#: for the 4-bit ones; int8 keeps one fp32 scale per output row).
+FORMATS = ("fp32", "int8", "fp4", "nf4", "nf4+dq")
+
+
+def round_trip_weight(w: torch.Tensor, fmt: str, blocksize: int = 64) -> torch.Tensor:
+    """``w`` stored in ``fmt`` and read back (the same shape and dtype): what the model computes
+    with after quantization. int8 is absmax per output row (as LLM.int8's vector-wise scales);
+    fp4 is bitsandbytes' 4-bit float; nf4 is :func:`quantize_nf4`; nf4+dq also double-quantizes
+    the block scales (:func:`double_quantize`)."""
+    _check_float(w)
+    if fmt == "fp32":
+        return w.clone()
+    if fmt == "int8":
+        scale = w.float().abs().amax(dim=-1, keepdim=True).clamp_min(1e-12) / 127.0
+        return (torch.round(w.float() / scale).clamp(-127, 127) * scale).to(w.dtype)
+    if fmt == "fp4":
+        import bitsandbytes.functional as bnbf  # noqa: PLC0415  (heavy import, only for this format)
+
+        blocks = w.float().reshape(-1, blocksize).contiguous()  # whole blocks per row: see bnb_nf4
+        packed, state = bnbf.quantize_4bit(blocks, blocksize=blocksize, quant_type="fp4")
+        return bnbf.dequantize_4bit(packed, state).reshape(w.shape).to(w.dtype)
+    if fmt in ("nf4", "nf4+dq"):
+        codes, absmax = quantize_nf4(w, blocksize)
+        if fmt == "nf4+dq":
+            absmax = double_dequantize(*double_quantize(absmax))
+        return dequantize_nf4(codes, absmax, w.shape, blocksize).to(w.dtype)
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+@torch.no_grad()
+def round_trip(model: torch.nn.Module, fmt: str, blocksize: int = 64) -> torch.nn.Module:
+    """A copy of ``model`` whose ``nn.Linear`` weights went through ``fmt`` and back (embeddings
+    and norms untouched, as bitsandbytes leaves them): measures what a storage format costs the
+    model's predictions, on any device, without a quantized kernel."""
+    out = copy.deepcopy(model)
+    for m in out.modules():
+        if isinstance(m, torch.nn.Linear) and m.weight is not out.get_input_embeddings().weight:
+            m.weight.copy_(round_trip_weight(m.weight, fmt, blocksize))
+    return out
 
 
 # --------------------------------------------------------------------------- bitsandbytes

@@ -268,6 +268,16 @@ def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torc
     return blocks[:n_blocks]
 
 
+def task_blocks(tokenizer, n_blocks: int = 8, block_size: int = 128, split: str = "validation") -> torch.Tensor:
+    """Packed blocks of the task's chat-formatted questions and answers (``split`` of the
+    instruction data): the task's counterpart of :func:`general_blocks`."""
+    texts = [r["prompt"] + r["completion"] for r in data.load_rows("instructions", split)]
+    blocks = pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)
+    if n_blocks < 1:
+        raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
+    return blocks[:n_blocks]
+
+
 def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 128) -> float:
     """Perplexity on held-out general text: it rises when fine-tuning makes the model forget."""
 

@@ -1,13 +1,14 @@
 """Lesson 04's claims, read from build/results/04_lora.json (written by the notebook).
 
-Thresholds are set from the spread over seeds 0, 1, 2 (`make seeds`, build/seeds/spread.md; tiny
-profile, one torch thread), with margin. Full fine-tuning: lesson 03's recipe (500 steps, lr 2e-3);
-LoRA r=8 on all 7 linear layers, alpha 16, lr 5e-3, with its own budget of 1,000 steps (at 500 it
-reached 29-35%: LoRA converges more slowly, issue 13).
-Seeds 0/1/2: LoRA 94.6%, 93.8%, 94.2% task accuracy against full fine-tuning's 87.5%, 89.6%, 96.7%
-(LoRA / full 1.08, 1.05, 0.97); general perplexity base 2.10, LoRA 229, 184, 158, full 30,296, 17,625,
-79,568; training memory LoRA 49.8 MB, full 76.6 MB (the same for every seed; 20.4 MB for LoRA while trl's
-activation checkpointing was left on).
+Thresholds are set from measured runs (tiny profile, one torch thread), with margin. Full fine-tuning:
+lesson 03's recipe (500 steps, lr 3e-4: 90.8% / 90.4% / 90.0% for seeds 0/1/2, general perplexity
+20.4 / 20.0 / 18.4, base 2.10). LoRA r=8 on all 7 linear layers, alpha 16, lr 5e-3, with its own budget
+of 1,000 steps (at 500 it reached 29-35%: LoRA converges more slowly, issue 13): seeds 0/1/2 94.6%,
+93.8%, 94.2%, general perplexity 229, 184, 158; training memory LoRA 49.8 MB, full 76.6 MB.
+LoRA probes on seed 0 (issue 13), accuracy / perplexity: r=8 alpha 64 lr 2e-3 1,000 steps 95.0% / 228;
+r=2 alpha 16 lr 2e-3 1,000 steps 42.5% / 47.4; r=8 alpha 16 lr 5e-3 400 steps 7.9% / 61.5; alpha 64 lr
+2e-3 400 steps 19.6% / 55.5; LoRA+ (ratio 16) lr 1e-3 400 steps 22.9% / 129; PiSSA init lr 5e-3 1.7% /
+914. Full fine-tuning at 300 steps, lr 3e-4: 45.8% / 8.4; with frozen embeddings (500 steps) 79.2% / 8.5.
 """
 import itertools
 
@@ -53,6 +54,10 @@ def test_lora_uses_less_training_memory_because_frozen_weights_need_no_gradients
     assert state["lora"] < 0.1 * state["full"], f"gradients + optimizer state (MB): {state}"
 
 
+@pytest.mark.xfail(strict=True, reason="aim not reached: LoRA forgets more than lesson 03's gentle full fine-tuning "
+                   "(seed 0: general perplexity 229 vs 20.4, base 2.10) and every LoRA setting probed is on a worse "
+                   "accuracy-vs-forgetting curve (r=2: 42.5% at 47.4; full FT at 300 steps: 45.8% at 8.4). The "
+                   "notebook measures why (test_lora_update_is_larger_on_general_text); issue 13")
 def test_lora_forgets_less():
     full, lora = metric(R, "full.general_perplexity"), metric(R, "lora.general_perplexity")
     base = metric(R, "base_general_perplexity")
@@ -72,3 +77,11 @@ def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
     assert acc[-1] >= acc[0] + 0.10, f"accuracy by rank {by_rank}: the largest rank should learn more"
     steady = all(b >= a - 0.05 for a, b in itertools.pairwise(acc))
     assert steady, f"accuracy by rank {by_rank}: no rank should learn clearly less than a smaller one"
+
+
+def test_lora_update_is_larger_on_general_text():
+    # What the notebook's "Where each update acts" prints: median over layers of |dW x| / |W x|; seed 0:
+    # full FT 0.26 on task text, 0.19 on general text; LoRA 0.86 and 0.68 (3.5x full FT's on general text).
+    size = metric(R, "update_size")
+    assert size["LoRA"]["general"] > 2 * size["full FT"]["general"], size
+    assert all(s["task"] > s["general"] for s in size.values()), f"each update should act more on the task: {size}"

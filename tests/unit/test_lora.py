@@ -1,4 +1,6 @@
 """The from-scratch LoRA layer: zero update at init, merge equals unmerged, agrees with peft."""
+import copy
+
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
@@ -64,3 +66,21 @@ def test_agrees_with_peft_on_same_weights():
     assert not any(isinstance(m, lora.LoRALinear) for m in merged.modules())
     with torch.no_grad():
         assert (merged(ids).logits - b).abs().max() < 1e-4
+
+
+def test_output_change_sees_where_an_update_acts():
+    torch.manual_seed(0)
+    base = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, num_key_value_heads=2)).eval()
+    texts = {"a": torch.randint(0, 32, (2, 8)), "b": torch.randint(0, 32, (2, 8))}
+    same = lora.output_change(base, copy.deepcopy(base), texts)
+    assert set(same) == {"a", "b"} and all(v == 0.0 for d in same.values() for v in d.values())
+    tuned = copy.deepcopy(base)
+    with torch.no_grad():
+        tuned.model.layers[0].mlp.down_proj.weight.mul_(1.5)  # dW = 0.5 W: half the layer's output, on any input
+    moved = lora.output_change(base, tuned, texts)
+    assert moved["a"]["model.layers.0.mlp.down_proj"] == pytest.approx(0.5, rel=1e-4)
+    assert moved["a"]["model.layers.0.self_attn.q_proj"] == 0.0
+    peft_model = get_peft_model(copy.deepcopy(base), LoraConfig(r=2, target_modules=["q_proj"]))
+    with pytest.raises(ValueError, match="merge LoRA adapters first"):
+        lora.output_change(base, peft_model, texts)

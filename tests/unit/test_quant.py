@@ -101,3 +101,29 @@ def test_4bit_model_trains_like_its_dequantized_copy(tmp_path):
     for n, p in trained:
         assert p.grad is not None, f"{n} got no gradient through the 4-bit layers"
         assert (p.grad - ref[n].grad).abs().max() < 1e-4
+
+
+def test_round_trip_formats():
+    torch.manual_seed(0)
+    w = torch.randn(32, 128) * 0.05
+    assert torch.equal(quant.round_trip_weight(w, "fp32"), w)
+    step = w.abs().amax(dim=1, keepdim=True) / 127
+    assert ((quant.round_trip_weight(w, "int8") - w).abs() <= step / 2 + 1e-7).all()  # per-row absmax
+    codes, absmax = quant.quantize_nf4(w, 64)
+    assert torch.equal(quant.round_trip_weight(w, "nf4"), quant.dequantize_nf4(codes, absmax, w.shape, 64))
+    errs = {f: float((quant.round_trip_weight(w, f) - w).abs().mean()) for f in quant.FORMATS}
+    assert errs["int8"] < errs["nf4"] < errs["fp4"], errs  # normal weights: NF4 beats FP4 (QLoRA's finding)
+    assert abs(errs["nf4+dq"] - errs["nf4"]) < 0.05 * errs["nf4"], errs
+    with pytest.raises(ValueError, match="unknown format 'int4'"):
+        quant.round_trip_weight(w, "int4")
+
+
+def test_round_trip_model_copies_and_keeps_embeddings():
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=True))
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    q = quant.round_trip(model, "nf4")
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())  # the original is untouched
+    assert torch.equal(q.get_input_embeddings().weight, before["model.embed_tokens.weight"])
+    assert not torch.equal(q.model.layers[0].mlp.down_proj.weight, before["model.layers.0.mlp.down_proj.weight"])
