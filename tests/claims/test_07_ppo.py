@@ -21,8 +21,10 @@ KL_MAX = 20.0  # nats per answer of at most 16 tokens; seeds: 5.78, 2.85, 1.55
 
 
 @pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.469, "
-                   "0.875 -> 0.573, 0.958 -> 0.729); the reward model cannot see wrong facts (lesson 06), so PPO "
-                   "trades correctness for reward (issue 12)")
+                   "0.875 -> 0.573, 0.958 -> 0.729; from lesson 03's lr-3e-4 SFT model, seed 0: 0.896 -> "
+                   "0.042 at KL 9.3); the "
+                   "reward model cannot see wrong facts (lesson 06: 50.8% on them), so PPO trades correctness for "
+                   "reward (issue 12)")
 def test_ppo_raises_the_judge_score():
     assert metric(LESSON, "ppo.judge_score_after") > metric(LESSON, "ppo.judge_score_before")
 

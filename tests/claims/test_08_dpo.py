@@ -21,7 +21,9 @@ def test_dpo_raises_held_out_preference_accuracy():
 
 
 @pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.521, 0.875 -> "
-                   "0.313, 0.958 -> 0.156) with KL 7-35 nats to the reference (beta 0.1, 120 steps: over-optimisation)")
+                   "0.313, 0.958 -> 0.156; from lesson 03's lr-3e-4 SFT model, seed 0: 0.896 -> 0.042 at KL "
+                   "18.0, preference "
+                   "accuracy 87.3%) with KL 7-35 nats to the reference (beta 0.1, 120 steps: over-optimisation)")
 def test_dpo_raises_the_judge_score():
     assert metric(LESSON, "dpo.judge_score_after") > metric(LESSON, "dpo.judge_score_before")
 
