@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging as _logging
 import os as _os
 import time as _time
+import warnings as _warnings
 
 __version__ = "0.1.0"
 #: When the course package was first imported: a notebook's results count seconds from here.
@@ -23,3 +24,8 @@ _logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(_logging.ERROR)
 # with its own progress bar: a wall of bars above every training cell. The course's data sets
 # take a second to map; set HF_DATASETS_DISABLE_PROGRESS_BARS=0 to see them anyway.
 _os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+
+# peft 0.21 reads `model.is_gradient_checkpointing` whenever it wraps a model, a property that
+# transformers 5 deprecates in favour of `is_activation_checkpointing`: a red warning under every
+# LoRA cell that the learner can do nothing about. The course never turns checkpointing on.
+_warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
