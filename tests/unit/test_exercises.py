@@ -10,7 +10,7 @@ import torch
 
 from course_utils.exercises import Exercise, all_exercises, lesson01, lesson02
 from course_utils.manifest import LESSONS
-from course_utils.paths import NOTEBOOKS_DIR
+from course_utils.paths import NOTEBOOKS_DIR, SLIDES_DIR
 
 EXERCISES = all_exercises()
 WRONG = [pytest.param(e, answer, id=f"{e.lesson}-{e.name}-{i}")
@@ -78,3 +78,15 @@ def test_a_causal_mask_of_floats_is_accepted():
 
 def test_mean_pool_solution_returns_a_tensor():
     assert torch.is_tensor(lesson02.mean_pool(torch.ones(1, 2, 3), torch.ones(1, 2)))
+
+
+@pytest.mark.parametrize("lesson", sorted({e.lesson for e in EXERCISES}))
+def test_speaker_notes_name_the_exercises_the_notebook_has(lesson):
+    """A deck's "Exercises:" note names exactly the lesson's registered exercises (in backticks)."""
+    decks = sorted(SLIDES_DIR.glob(f"{lesson}_*.md"))
+    notes = [line for d in decks for line in d.read_text().splitlines() if line.startswith("Note: Exercises:")]
+    if not notes:
+        pytest.skip(f"deck {lesson} has no exercises note")
+    named = set(re.findall(r"`([A-Za-z_0-9]+)`", notes[0].split(". Transition")[0].split(". Close")[0]))
+    registered = {e.name for e in EXERCISES if e.lesson == lesson}
+    assert named == registered, f"deck {lesson}'s note names {sorted(named)}; the notebook has {sorted(registered)}"
