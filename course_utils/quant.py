@@ -155,6 +155,9 @@ def round_trip_weight(w: torch.Tensor, fmt: str, blocksize: int = 64) -> torch.T
     if fmt == "fp4":
         import bitsandbytes.functional as bnbf  # noqa: PLC0415  (heavy import, only for this format)
 
+        if w.numel() % blocksize:
+            raise ValueError(f"fp4: {w.numel()} weights do not fill whole blocks of {blocksize} (bitsandbytes' CPU "
+                             f"kernels need them, see bnb_nf4); pick a blocksize that divides {tuple(w.shape)}")
         blocks = w.float().reshape(-1, blocksize).contiguous()  # whole blocks per row: see bnb_nf4
         packed, state = bnbf.quantize_4bit(blocks, blocksize=blocksize, quant_type="fp4")
         return bnbf.dequantize_4bit(packed, state).reshape(w.shape).to(w.dtype)

@@ -116,6 +116,8 @@ def test_round_trip_formats():
     assert abs(errs["nf4+dq"] - errs["nf4"]) < 0.05 * errs["nf4"], errs
     with pytest.raises(ValueError, match="unknown format 'int4'"):
         quant.round_trip_weight(w, "int4")
+    with pytest.raises(ValueError, match="whole blocks of 64"):
+        quant.round_trip_weight(torch.randn(3, 10), "fp4")
 
 
 def test_round_trip_model_copies_and_keeps_embeddings():
