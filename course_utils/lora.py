@@ -169,9 +169,10 @@ def output_change(base: nn.Module, tuned: nn.Module, texts: dict[str, torch.Tens
                 h.remove()
         out[label] = {}
         for n in names:
-            W = base.get_submodule(n).weight                          # (d_out, d_in)
-            dW = _get(tuned, n).weight.to(W.device) - W               # (d_out, d_in)
-            x = inputs[n].to(W.dtype)                                 # (tokens, d_in)
+            # in fp32 whatever the models' dtypes (a bf16/fp16 frozen base, an fp32 fine-tuned copy)
+            W = base.get_submodule(n).weight.float()                  # (d_out, d_in)
+            dW = _get(tuned, n).weight.to(W.device).float() - W       # (d_out, d_in)
+            x = inputs[n].float()                                     # (tokens, d_in)
             out[label][n] = float((x @ dW.T).norm(dim=1).mean() / (x @ W.T).norm(dim=1).mean().clamp_min(1e-12))
     return out
 

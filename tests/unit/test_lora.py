@@ -81,6 +81,8 @@ def test_output_change_sees_where_an_update_acts():
     moved = lora.output_change(base, tuned, texts)
     assert moved["a"]["model.layers.0.mlp.down_proj"] == pytest.approx(0.5, rel=1e-4)
     assert moved["a"]["model.layers.0.self_attn.q_proj"] == 0.0
+    half = copy.deepcopy(base).to(torch.bfloat16)  # a half-precision frozen base against an fp32 tuned copy
+    assert lora.output_change(half, tuned, texts)["a"]["model.layers.0.mlp.down_proj"] == pytest.approx(0.5, rel=0.05)
     peft_model = get_peft_model(copy.deepcopy(base), LoraConfig(r=2, target_modules=["q_proj"]))
     with pytest.raises(ValueError, match="merge LoRA adapters first"):
         lora.output_change(base, peft_model, texts)
