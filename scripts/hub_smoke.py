@@ -40,7 +40,7 @@ OUT = ROOT / "build" / "standin"
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtypes", default="float16,bfloat16")
-    ap.add_argument("--only", help="run just these notebooks (names or stems, comma-separated)")
+    ap.add_argument("--only", help="run just these notebooks (names, stems or lesson numbers, comma-separated)")
     ap.add_argument("--jobs", type=int, default=1, help="dtype passes run side by side")
     ap.add_argument("--rows-to", help=argparse.SUPPRESS)  # a child pass: write its rows here, no summary
     args = ap.parse_args(argv)
@@ -52,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
         wanted = args.only.split(",")
-        notebooks = [p for p in notebooks if p.name in wanted or p.stem in wanted]
+        notebooks = [p for p in notebooks if {p.name, p.stem, p.stem[:2]} & set(wanted)]
         if not notebooks:
-            raise SystemExit(f"no notebook named {args.only!r}")
+            raise SystemExit(f"no notebook named {args.only!r} in notebooks/ (give names, stems or lesson numbers: "
+                             f"04_lora.ipynb, 04_lora or 04)")
     dtypes = args.dtypes.split(",")
     if args.jobs > 1 and len(dtypes) > 1:
         rows = run_side_by_side(dtypes, args.only, args.jobs)
