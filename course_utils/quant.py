@@ -171,12 +171,13 @@ def round_trip_weight(w: torch.Tensor, fmt: str, blocksize: int = 64) -> torch.T
 
 @torch.no_grad()
 def round_trip(model: torch.nn.Module, fmt: str, blocksize: int = 64) -> torch.nn.Module:
-    """A copy of ``model`` whose ``nn.Linear`` weights went through ``fmt`` and back (embeddings
-    and norms untouched, as bitsandbytes leaves them): measures what a storage format costs the
+    """A copy of ``model`` whose ``nn.Linear`` weights went through ``fmt`` and back (embeddings,
+    the output layer and norms untouched, as bitsandbytes leaves them): measures what a storage format costs the
     model's predictions, on any device, without a quantized kernel."""
     out = copy.deepcopy(model)
+    keep = {id(e.weight) for e in (out.get_input_embeddings(), out.get_output_embeddings()) if e is not None}
     for m in out.modules():
-        if isinstance(m, torch.nn.Linear) and m.weight is not out.get_input_embeddings().weight:
+        if isinstance(m, torch.nn.Linear) and id(m.weight) not in keep:
             m.weight.copy_(round_trip_weight(m.weight, fmt, blocksize))
     return out
 

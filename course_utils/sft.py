@@ -258,24 +258,22 @@ def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dic
 
 
 # --------------------------------------------------------------------------- forgetting
-def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torch.Tensor:
-    """The first ``n_blocks`` packed blocks of the general corpus' validation split."""
-
-    texts = [r["text"] for r in data.load_rows("general", "validation")]
-    blocks = pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)
+def _first_blocks(tokenizer, texts: list[str], n_blocks: int, block_size: int) -> torch.Tensor:
     if n_blocks < 1:
         raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
-    return blocks[:n_blocks]
+    return pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)[:n_blocks]
+
+
+def general_blocks(tokenizer, n_blocks: int = 64, block_size: int = 128) -> torch.Tensor:
+    """The first ``n_blocks`` packed blocks of the general corpus' validation split."""
+    return _first_blocks(tokenizer, [r["text"] for r in data.load_rows("general", "validation")], n_blocks, block_size)
 
 
 def task_blocks(tokenizer, n_blocks: int = 8, block_size: int = 128, split: str = "validation") -> torch.Tensor:
     """Packed blocks of the task's chat-formatted questions and answers (``split`` of the
     instruction data): the task's counterpart of :func:`general_blocks`."""
     texts = [r["prompt"] + r["completion"] for r in data.load_rows("instructions", split)]
-    blocks = pretrain.pack_blocks(pretrain.encode_documents(tokenizer, texts), block_size)
-    if n_blocks < 1:
-        raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
-    return blocks[:n_blocks]
+    return _first_blocks(tokenizer, texts, n_blocks, block_size)
 
 
 def general_perplexity(model, tokenizer, n_blocks: int = 64, block_size: int = 128) -> float:
