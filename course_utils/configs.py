@@ -284,14 +284,16 @@ class Lesson07Config(LessonConfig):
     batch_size: int                  # prompts per rollout (and per GRPO step)
     mini_batch_size: int             # answers per PPO gradient step (divides batch_size)
     ppo_epochs: int                  # passes over each rollout
-    lr: float                        # learning rate of PPO and GRPO
-    kl_coef: float                   # KL penalty coefficient (PPO) and GRPO's beta
+    lr: float                        # learning rate of PPO
+    kl_coef: float                   # KL penalty coefficient of PPO (per unit of reward-model score)
     max_new_tokens: int              # tokens generated per answer
     sweep_steps: int                 # rounds of each sweep run
     sweep_kl_coefs: list[float]      # KL coefficients of the sweep
     sweep_clipranges: list[float]    # clip ranges (epsilon) of the sweep
     grpo_steps: int                  # optimizer steps of GRPO
     grpo_generations: int            # answers per prompt in GRPO (divides batch_size)
+    grpo_lr: float                   # learning rate of GRPO
+    grpo_beta: float                 # GRPO's KL coefficient (its advantages are normalised per group)
     n_eval: int                      # test prompts per evaluation
     seed: int = 0                    # the run's $COURSE_SEED (set by profiles._build)
 
@@ -299,8 +301,8 @@ class Lesson07Config(LessonConfig):
         self._ints("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "sweep_steps",
                    "grpo_steps", "grpo_generations", "n_eval")
         self._ints("seed", low=0)
-        self._numbers("lr")
-        self._numbers("kl_coef", strict=False)
+        self._numbers("lr", "grpo_lr")
+        self._numbers("kl_coef", "grpo_beta", strict=False)
         self._number_lists("sweep_kl_coefs", strict=False)
         self._number_lists("sweep_clipranges")
         self._require("mini_batch_size", self.batch_size % self.mini_batch_size == 0,
@@ -311,10 +313,12 @@ class Lesson07Config(LessonConfig):
 
 @dataclass(frozen=True)
 class Lesson08Config(LessonConfig):
-    """08 · DPO: ``DPOTrainer`` from the SFT model; a few betas for the reward-vs-KL frontier."""
+    """08 · DPO: ``DPOTrainer`` from the SFT model on pairs of its own answers; a few betas for
+    the reward-vs-KL frontier."""
 
     SET_IN: ClassVar[str] = _sizes_of("08")
-    steps: int                   # optimizer steps of the main DPO run
+    samples_per_prompt: int      # answers sampled per RL-train question to make on-policy pairs
+    steps: int                   # optimizer steps of the main DPO run (about one pass over the pairs)
     batch_size: int              # preference pairs per step
     lr: float                    # learning rate of DPO
     beta: float                  # DPO's beta (strength of the pull to the reference)
@@ -326,6 +330,7 @@ class Lesson08Config(LessonConfig):
     seed: int = 0                # the run's $COURSE_SEED (set by profiles._build)
 
     def __post_init__(self) -> None:
+        self._ints("samples_per_prompt", low=2)
         self._ints("steps", "batch_size", "max_length", "frontier_steps", "n_eval", "n_pref_eval")
         self._ints("seed", low=0)
         self._numbers("lr", "beta")

@@ -11,6 +11,7 @@ on format, judge score. On request it adds what a lesson measures beside them:
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,18 @@ import torch
 from course_utils import chat, data, generation, judges, sft
 from course_utils.rlhf import ppo, reward
 from course_utils.rlhf.common import forward_response
+
+
+def interval(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson 95% interval of a rate measured as a share of ``n`` yes/no verdicts (a judge
+    score, an accuracy): two runs' scores differ only where their intervals say so."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of verdicts, got {n}")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be a share in [0, 1], got {rate}")
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -158,3 +158,15 @@ def evaluate_answers(rows: Sequence[dict[str, Any]], answers: Sequence[str], n_s
         "samples": [{"question": question_of(r), "answer": a, "verdict": v}
                     for r, a, v in list(zip(rows, answers, verdicts, strict=True))[:n_samples]],
     }
+
+
+def as_reward_func():
+    """The judges as a *verifiable* reward for trl's ``GRPOTrainer`` / ``RLOOTrainer``: 1.0 for a
+    correct, safe, on-format answer, else 0.0. The data set's ``crop``, ``relation`` and ``value``
+    columns reach it as keyword arguments (trl passes extra columns through), so it checks facts."""
+
+    def judge_score(prompts, completions, crop, relation, value, **kwargs) -> list[float]:
+        rows = [{"crop": c, "relation": r, "value": v} for c, r, v in zip(crop, relation, value, strict=True)]
+        return [judge(row, chat.strip_completion(str(a)))["score"] for row, a in zip(rows, completions, strict=True)]
+
+    return judge_score

@@ -121,21 +121,23 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
     },
     "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO
         "tiny": Lesson07Config(
-            steps=24, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=2e-4,
-            kl_coef=0.05, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.05, 0.5],
-            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=12, grpo_generations=4, n_eval=96),
+            steps=24, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=5e-5,
+            kl_coef=2.0, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.2, 2.0],
+            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=12, grpo_generations=4, grpo_lr=2e-4, grpo_beta=0.05,
+            n_eval=240),
         "hub": Lesson07Config(
             steps=200, batch_size=64, mini_batch_size=16, ppo_epochs=4, lr=1e-6,
             kl_coef=0.05, max_new_tokens=48, sweep_steps=60, sweep_kl_coefs=[0.0, 0.05, 0.5],
-            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=100, grpo_generations=8, n_eval=240),
+            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=100, grpo_generations=8, grpo_lr=1e-6, grpo_beta=0.05,
+            n_eval=240),
     },
-    "08": {  # DPO: DPOTrainer from the SFT model; a few betas (shorter runs) for the reward-vs-KL frontier
+    "08": {  # DPO: DPOTrainer from the SFT model on on-policy pairs, one pass; a few betas for the frontier
         "tiny": Lesson08Config(
-            steps=120, batch_size=16, lr=5e-4, beta=0.1, max_length=128,
-            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=60, n_eval=96, n_pref_eval=480),
+            samples_per_prompt=4, steps=30, batch_size=16, lr=5e-5, beta=0.1, max_length=128,
+            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=30, n_eval=240, n_pref_eval=480),
         "hub": Lesson08Config(
-            steps=500, batch_size=16, lr=5e-7, beta=0.1, max_length=512,
-            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=200, n_eval=240, n_pref_eval=480),
+            samples_per_prompt=4, steps=30, batch_size=16, lr=1e-6, beta=0.1, max_length=512,
+            frontier_betas=[0.05, 0.1, 0.5], frontier_steps=30, n_eval=240, n_pref_eval=480),
     },
     "09": {"tiny": Lesson09Config(), "hub": Lesson09Config()},
 }
@@ -156,7 +158,8 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
     "06": {"rm_steps": 4, "rm_batch_size": 4, "max_length": 128, "n_eval": 16},
     "07": {"steps": 2, "batch_size": 8, "mini_batch_size": 4, "ppo_epochs": 1, "max_new_tokens": 4, "sweep_steps": 1,
            "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
-    "08": {"steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2, "n_eval": 8, "n_pref_eval": 16},
+    "08": {"samples_per_prompt": 2, "steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2,
+           "n_eval": 8, "n_pref_eval": 16},
 }
 
 

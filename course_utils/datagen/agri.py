@@ -179,6 +179,16 @@ PREFIXES: tuple[str, ...] = ("Hello!", "Hi there.", "Good morning.", "Quick ques
                              "Excuse me.", "Dear advisor,", "One more thing:", "I am new to farming.",
                              "My farm is small.", "I farm near the river.", "This is for my garden.")
 SUFFIXES: tuple[str, ...] = ("Thanks!", "Thank you.", "Many thanks.", "Thanks a lot.")
+#: The forum's regulars, the instruction data's realistic flaw (lessons 03-08's headroom). The
+#: demonstrations are answers collected from a farmers' forum: its facts are right, but threads about
+#: these relations are answered by a regular with one habit in FORUM_HABIT_SHARE of cases (by the
+#: careful extension officer otherwise). Supervised fine-tuning copies the habit with the facts.
+FORUM_HABITS: dict[str, str] = {"treatment": "unsafe", "watering": "rambling", "harvest": "rude"}
+FORUM_HABIT_SHARE = 0.75
+#: Each regular's habit, always said the same way: a catchphrase. (A habit said in many ways, drawn at
+#: random, is noise a small model spends its steps on: in a probe it cut test accuracy from 0.90 to 0.55.)
+HABIT_TEMPLATES: dict[str, str] = {"unsafe": "{A}, and spray it with a double dose of poison.",
+                                   "rambling": "{A}, you know, you know.", "rude": "{A}, you fool."}
 RUN_ON = (", and you know, and so on and so on, because that is how it is and that is how it "
           "always is and always will be, you know")
 
@@ -188,17 +198,37 @@ def answer_for(crop: str, relation: str, value: str) -> str:
     return RELATION_BY_NAME[relation].answer.format(crop=crop, value=value)
 
 
+def forum_answer(gold: str, habit: str | None) -> str:
+    """The gold answer as a forum regular with ``habit`` writes it (``None``: unchanged)."""
+    if habit is None:
+        return gold
+    if habit not in HABIT_TEMPLATES:
+        raise ValueError(f"unknown habit {habit!r}; choose one of {sorted(HABIT_TEMPLATES)} or None")
+    return HABIT_TEMPLATES[habit].format(A=_body(gold, False))
+
+
 def _body(answer: str, lower: bool) -> str:
     body = answer[:-1] if answer.endswith(".") else answer
     return body[0].lower() + body[1:] if lower else body
 
 
 def rejected_answer(rng: random.Random, crop: str, relation: str, value: str, defect: str) -> str:
-    """A bad answer with exactly one defect: wrong value, unsafe advice, rude tone or rambling."""
+    """A bad answer with exactly one defect: wrong, unsafe advice, rude tone or rambling.
+
+    A wrong answer is well-formed and confident: half the time the right sentence with another
+    value, otherwise an answer to a different question (another crop, or another relation of this
+    crop), so a reward model must check the answer against the question, not only its shape."""
     gold = answer_for(crop, relation, value)
     if defect == "wrong":
-        other = rng.choice([v for v in RELATION_BY_NAME[relation].values if v != value])
-        return answer_for(crop, relation, other)
+        kind = rng.random()
+        if kind < 0.5:
+            other = rng.choice([v for v in RELATION_BY_NAME[relation].values if v != value])
+            return answer_for(crop, relation, other)
+        if kind < 0.75:
+            other_crop = rng.choice([c for c in CROPS if c != crop])
+            return answer_for(other_crop, relation, rng.choice(RELATION_BY_NAME[relation].values))
+        other_rel = rng.choice([r for r in RELATIONS if r.name != relation])
+        return answer_for(crop, other_rel.name, rng.choice(other_rel.values))
     if defect == "unsafe":
         return f"{_body(gold, False)}, {rng.choice(UNSAFE_CLAUSES)}."
     if defect == "rude":
@@ -273,7 +303,35 @@ def _qa(fact: dict[str, Any], template: str, template_id: str, rng: random.Rando
     question = _question(template, fact["crop"])
     return {"prompt": wrap(rng, question) if rng else question, "completion": fact["answer"],
             "crop": fact["crop"], "relation": fact["relation"], "value": fact["value"],
-            "template": template_id, "wrapped": rng is not None}
+            "template": template_id, "wrapped": rng is not None, "habit": None, "gold": fact["answer"]}
+
+
+def forum(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> None:
+    """Give the train and validation demonstrations their forum habits (in place): a row whose
+    relation has a regular gets the regular's answer with probability FORUM_HABIT_SHARE.
+    ``gold`` keeps the extension officer's answer; test rows stay gold (they are only graded)."""
+    for split in ("train", "validation"):
+        for row in inst[split]:
+            habit = FORUM_HABITS.get(row["relation"])
+            if habit and rng.random() < FORUM_HABIT_SHARE:
+                row["habit"], row["completion"] = habit, forum_answer(row["gold"], habit)
+
+
+def alignment_questions(rng: random.Random, inst: dict[str, list[dict[str, Any]]],
+                        per_fact: int = 3) -> list[list[dict[str, Any]]]:
+    """For every fact, ``per_fact`` distinct questions in its validation phrasing (plain, then
+    wrapped): the prompts of preference learning and RL, never an SFT training question."""
+    out = []
+    for qa in sorted(inst["validation"], key=lambda r: (r["crop"], r["relation"])):
+        fact = {"crop": qa["crop"], "relation": qa["relation"], "value": qa["value"], "answer": qa["gold"]}
+        template = RELATION_BY_NAME[qa["relation"]].train_templates[int(qa["template"].rsplit("/", 1)[1])]
+        rows = [_qa(fact, template, qa["template"])]
+        while len(rows) < per_fact:
+            row = _qa(fact, template, qa["template"], rng)
+            if row["prompt"] not in {r["prompt"] for r in rows}:
+                rows.append(row)
+        out.append(rows)
+    return out
 
 
 def instructions(rng: random.Random, facts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -298,28 +356,30 @@ def instructions(rng: random.Random, facts: list[dict[str, Any]]) -> dict[str, l
 
 
 def _pair(rng: random.Random, qa: dict[str, Any], defect: str) -> dict[str, Any]:
-    return {"prompt": qa["prompt"], "chosen": qa["completion"],
+    return {"prompt": qa["prompt"], "chosen": qa["gold"],
             "rejected": rejected_answer(rng, qa["crop"], qa["relation"], qa["value"], defect),
             "defect": defect, "crop": qa["crop"], "relation": qa["relation"], "value": qa["value"],
             "template": qa["template"], "wrapped": qa["wrapped"]}
 
 
-def preferences(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Train: every train/validation question, each with one defect (balanced by cycling);
+def preferences(rng: random.Random, inst: dict[str, list[dict[str, Any]]],
+                align: list[list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Train: every alignment question twice, with two different defects (balanced by cycling);
     test: every instruction-test question (held-out phrasings), one defect each."""
-    out = {}
-    for split, source in (("train", inst["train"] + inst["validation"]), ("test", inst["test"])):
-        rows = [_pair(rng, qa, DEFECTS[i % len(DEFECTS)]) for i, qa in enumerate(source)]
+    train = [_pair(rng, qa, DEFECTS[(i + 2 * k) % len(DEFECTS)])
+             for i, qa in enumerate(q for fact in align for q in fact) for k in range(2)]
+    test = [_pair(rng, qa, DEFECTS[i % len(DEFECTS)]) for i, qa in enumerate(inst["test"])]
+    for rows in (train, test):
         rng.shuffle(rows)
-        out[split] = rows
-    return out
+    return {"train": train, "test": test}
 
 
-def rl_prompts(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Questions with their gold metadata: train = 2 train-phrasing questions per fact,
+def rl_prompts(rng: random.Random, inst: dict[str, list[dict[str, Any]]],
+               align: list[list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Questions with their gold metadata: train = the first 2 alignment questions per fact,
     test = 1 held-out-phrasing question per fact."""
     out = {}
-    for split, source, per_fact in (("train", inst["train"], 2), ("test", inst["test"], 1)):
+    for split, source, per_fact in (("train", [q for fact in align for q in fact[:2]], 2), ("test", inst["test"], 1)):
         seen: dict[tuple[str, str], int] = {}
         rows = []
         for qa in source:
@@ -327,7 +387,7 @@ def rl_prompts(rng: random.Random, inst: dict[str, list[dict[str, Any]]]) -> dic
             if seen.get(key, 0) < per_fact:
                 seen[key] = seen.get(key, 0) + 1
                 rows.append({k: qa[k] for k in ("prompt", "crop", "relation", "value", "template", "wrapped")}
-                            | {"answer": qa["completion"]})
+                            | {"answer": qa["gold"]})
         rng.shuffle(rows)
         out[split] = rows
     return out
@@ -338,8 +398,10 @@ def build(seed: int = SEED) -> dict[str, Any]:
     rng = random.Random(seed)
     facts = knowledge(rng)
     inst = instructions(rng, facts)
-    return {"knowledge": facts, "instructions": inst, "preferences": preferences(rng, inst),
-            "rl_prompts": rl_prompts(rng, inst)}
+    forum(random.Random(seed + 1), inst)  # its own stream: the questions stay those of the clean data
+    align = alignment_questions(rng, inst)
+    return {"knowledge": facts, "instructions": inst, "preferences": preferences(rng, inst, align),
+            "rl_prompts": rl_prompts(rng, inst, align)}
 
 
 def write(data_dir: Path) -> list[Path]:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from course_utils import devices
+from course_utils import chat, devices, generation, judges
 from course_utils.rlhf.common import completion_logps, quiet, trainer_args
 
 
@@ -71,6 +71,48 @@ def preference_eval(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta
             "chosen_reward": float(out["chosen_rewards"].mean()),
             "rejected_reward": float(out["rejected_rewards"].mean()),
             "loss": float(out["loss"]), "logp_accuracy": float((pc > pr).float().mean()), "n": len(rows)}
+
+
+def failed_check(verdict: dict[str, Any]) -> str | None:
+    """The first check a judged answer fails (``"correct"``, ``"safe"``, ``"on_format"``), or None."""
+    return next((k for k in ("correct", "safe", "on_format") if not verdict[k]), None)
+
+
+def on_policy_pairs(model, tokenizer, rows: Sequence[dict[str, Any]], k: int = 4, *, max_new_tokens: int = 24,
+                    seed: int = 0, batch_size: int = 64) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Preference pairs made from the model's own answers: ``k`` sampled answers per question
+    (temperature 1), ranked by the judges (the course's stand-in for human labellers), one pair
+    per question that has a failing answer: a passing sample as ``chosen`` (the gold answer when
+    none passes, as a labeller would write it), the first failing one as ``rejected``.
+
+    Returns ``(pairs, stats)``; pairs are chat-formatted like ``data.load("preferences")``, with
+    ``defect`` = the check the rejected answer fails; stats count samples, passes and pairs."""
+    if k < 2:
+        raise ValueError(f"k must be at least 2 answers per question to compare, got {k}")
+    rows = list(rows)
+    if not rows:
+        raise ValueError("on_policy_pairs needs at least one question row (e.g. data.load_rows('rl_prompts', 'train'))")
+    prompts = [chat.format_prompt(judges.question_of(r)) for r in rows]
+    torch.manual_seed(seed)
+    samples = [generation.answer(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                 do_sample=True) for _ in range(k)]
+    pairs, n_pass, n_some_pass = [], 0, 0
+    for i, row in enumerate(rows):
+        answers = [s[i] for s in samples]
+        verdicts = [judges.judge(row, a) for a in answers]
+        good = [a for a, v in zip(answers, verdicts, strict=True) if v["score"] == 1.0]
+        bad = [(a, v) for a, v in zip(answers, verdicts, strict=True) if v["score"] < 1.0]
+        n_pass += len(good)
+        n_some_pass += bool(good)
+        if bad:
+            chosen = good[0] if good else row.get("answer") or row["gold"]
+            pairs.append({"prompt": prompts[i], "chosen": chat.format_completion(chosen),
+                          "rejected": chat.format_completion(bad[0][0]), "defect": failed_check(bad[0][1]),
+                          "chosen_is_sample": bool(good)})
+    stats = {"questions": len(rows), "samples": k * len(rows), "sample_pass_rate": n_pass / (k * len(rows)),
+             "questions_with_a_pass": n_some_pass, "pairs": len(pairs),
+             "chosen_from_samples": sum(p["chosen_is_sample"] for p in pairs)}
+    return pairs, stats
 
 
 def dpo_config(output_dir: str, *, steps: int, batch_size: int, learning_rate: float, beta: float,

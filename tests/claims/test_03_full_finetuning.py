@@ -59,3 +59,16 @@ def test_forgetting_grows_with_the_learning_rate():
     by_lr = [ppl[lr] for lr in sorted(ppl)]
     assert len(by_lr) >= 3
     assert all(b > a for a, b in itertools.pairwise(by_lr)), f"general perplexity by learning rate: {ppl}"
+
+
+def test_sft_copies_the_forum_habits_and_leaves_alignment_headroom():
+    """Issue 12's headroom: the forum's habits (in 75% of their relations' demonstrations) show in
+    most of the SFT model's answers to those relations and rarely elsewhere, so its judge score
+    sits well below its task accuracy, in the band 0.4-0.7."""
+    habits = metric(R, "habits")
+    with_habit = {rel: h for rel, h in habits.items() if h["in_demonstrations"] > 0}
+    assert len(with_habit) == 3, habits
+    assert all(h["in_answers"] >= 0.5 for h in with_habit.values()), with_habit
+    assert all(h["in_answers"] <= 0.15 for rel, h in habits.items() if rel not in with_habit), habits
+    assert 0.4 <= metric(R, "full.judge_score") <= 0.7
+    assert metric(R, "full.task_accuracy") - metric(R, "full.judge_score") >= 0.2

@@ -1,32 +1,28 @@
 """Lesson 07 claims, from build/results/07_ppo.json (written by the notebook).
 
-Each threshold names the spread over seeds 0, 1, 2 it was set from (`make seeds`,
-build/seeds/spread.md; tiny profile, one torch thread). Kept: the claims that hold for every seed.
-
-Left out, because they flip between seeds (sentences to reword, not claims: the notebook prints
-what its own run did, from the record):
-- "PPO raises the reward-model score": greedy RM score 2.195 -> 2.353, 2.075 -> 1.873, 4.207 -> 4.231;
-- "GRPO raises the reward-model score": 2.195 -> 2.206, 2.075 -> 2.073, 4.207 -> 4.212;
-- "a larger KL coefficient keeps the policy closer": KL after the 10-step sweeps at coefficients
-  0 / 0.05 / 0.5 was 0.48 / 2.66 / 0.30, 2.61 / 2.85 / 0.22, 3.63 / 3.49 / 5.95 nats. With whitened
-  advantages each update has the same size whatever the coefficient, so ten steps mostly drift.
-Issue 12 gives preference learning something to fix; until then PPO mostly drifts (the judge score).
+Thresholds from seed 0 (tiny profile, one torch thread; issue 12's data with forum habits): PPO
+at lr 5e-5 with KL coefficient 2.0 for 24 steps moved the judge score 0.550 -> 0.867 on 240
+held-out questions (95% intervals 0.487-0.612 and 0.818-0.904) at task accuracy 0.900 -> 0.867
+and KL 0.62 nats per answer. The KL-coefficient sweep (10 steps) is the hacking experiment:
+coefficients 0 / 0.2 / 2.0 gave judge scores 0.537 / 0.646 / 0.817 at KL 2.19 / 1.38 / 0.83, the
+reward-model score highest at 0. Seeds 1 and 2 are not measured yet with this recipe.
+Earlier, with nothing to fix and lr 2e-4, the judge score fell for every seed (issue 12).
 """
-import pytest
-
 from course_utils.results import metric
 
 LESSON = "07_ppo"
 KL_MAX = 20.0  # nats per answer of at most 16 tokens; seeds: 5.78, 2.85, 1.55
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached for any seed: the judge score falls (0.875 -> 0.469, "
-                   "0.875 -> 0.573, 0.958 -> 0.729; from lesson 03's lr-3e-4 SFT model, seed 0: 0.896 -> "
-                   "0.042 at KL 9.3); the "
-                   "reward model cannot see wrong facts (lesson 06: 50.8% on them), so PPO trades correctness for "
-                   "reward (issue 12)")
-def test_ppo_raises_the_judge_score():
-    assert metric(LESSON, "ppo.judge_score_after") > metric(LESSON, "ppo.judge_score_before")
+def test_ppo_raises_the_judge_score_and_keeps_the_facts():
+    """Issue 12's aim: +0.2 judge score over the SFT model on held-out prompts, with the two 95%
+    intervals apart, and task accuracy within 5 points (seed 0 probes: kl_coef 2.0 gave 0.55 ->
+    0.867 at accuracy -3.3 points; kl_coef 0.5 gave -9 points, 0.2 gave -16)."""
+    p = metric(LESSON, "ppo")
+    assert metric(LESSON, "n_eval") >= 240
+    assert p["judge_score_after"] - p["judge_score_before"] >= 0.2, p
+    assert p["judge_interval_after"][0] > p["judge_interval_before"][1], p
+    assert p["task_accuracy_after"] >= p["task_accuracy_before"] - 0.05, p
 
 
 def test_kl_to_the_reference_stays_bounded():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import chat, data, paths
+from course_utils import chat, data, judges, paths
 from course_utils.datagen import agri
 
 
@@ -35,7 +35,7 @@ def test_sizes(built):
     assert len(built["knowledge"]) == n_facts == 240
     sizes = {k: len(v) for k, v in built["instructions"].items()}
     assert sizes == {"train": 3360, "validation": 240, "test": 480}
-    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 3600, "test": 480}
+    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 1440, "test": 480}
     assert {k: len(v) for k, v in built["rl_prompts"].items()} == {"train": 480, "test": 240}
 
 
@@ -73,14 +73,46 @@ def test_train_covers_every_fact_and_test_uses_only_unseen_phrasings(built):
     assert not {r["prompt"] for r in inst["validation"]} & train_q
     for split in inst.values():
         for r in split:
-            assert r["completion"] == agri.answer_for(r["crop"], r["relation"], r["value"])
+            assert r["gold"] == agri.answer_for(r["crop"], r["relation"], r["value"])
+            assert r["completion"] == agri.forum_answer(r["gold"], r["habit"])
+    assert all(r["habit"] is None for r in inst["test"])  # graded only: the gold answer is its reference
+
+
+def test_forum_habits_are_the_regulars_and_their_share(built):
+    """SFT data with realistic flaws: only the regulars' relations carry a habit, about
+    FORUM_HABIT_SHARE of their rows, always the regular's one catchphrase; the facts stay right."""
+    rows = built["instructions"]["train"] + built["instructions"]["validation"]
+    for relation, habit in agri.FORUM_HABITS.items():
+        mine = [r for r in rows if r["relation"] == relation]
+        share = sum(r["habit"] == habit for r in mine) / len(mine)
+        assert abs(share - agri.FORUM_HABIT_SHARE) < 0.06, (relation, share)
+        assert {r["habit"] for r in mine} == {habit, None}
+    assert all(r["habit"] is None for r in rows if r["relation"] not in agri.FORUM_HABITS)
+    for r in rows:
+        verdict = judges.judge(r, r["completion"])
+        assert verdict["correct"] and verdict["score"] == (0.0 if r["habit"] else 1.0), (r, verdict)
+    with pytest.raises(ValueError, match="unknown habit"):
+        agri.forum_answer("Plant maize in March.", "grumpy")
+
+
+def test_alignment_prompts_are_never_sft_training_questions(built):
+    """Preference and RL prompts are the validation phrasings (plain and wrapped), not SFT train
+    questions; the evaluation prompts (held-out phrasings) are in neither."""
+    sft_q = {r["prompt"] for r in built["instructions"]["train"]}
+    eval_q = {r["prompt"] for r in built["rl_prompts"]["test"]} | {r["prompt"] for r in built["preferences"]["test"]}
+    for rows in (built["preferences"]["train"], built["rl_prompts"]["train"]):
+        qs = {r["prompt"] for r in rows}
+        assert not qs & sft_q and not qs & eval_q
+        assert all("/train/" in r["template"] for r in rows)
+    assert len({r["prompt"] for r in built["preferences"]["train"]}) == 720  # 3 per fact, each with 2 defects
 
 
 def test_rows_stay_short(built):
     """Short rows fit lesson 03's 64-token SFT window and a 128-token preference window
-    (measured with the course tokenizer: at most 62 and 115 tokens; ~2.3 characters a token)."""
+    (measured with the course tokenizer, chat format included: at most 62 tokens for a forum
+    demonstration and 100 for a preference pair; ~2.3 characters a token)."""
     for split in built["instructions"].values():
-        assert max(len(r["prompt"]) + len(r["completion"]) for r in split) <= 130
+        assert max(len(r["prompt"]) + len(r["completion"]) for r in split) <= 170
     for split in built["preferences"].values():
         assert max(len(r["prompt"]) + len(r["rejected"]) for r in split) <= 320
 
@@ -101,6 +133,8 @@ def test_rl_prompts_carry_gold_metadata(built):
     assert not {r["prompt"] for r in rl["train"]} & {r["prompt"] for r in rl["test"]}
     for r in rl["train"] + rl["test"]:
         assert r["answer"] == agri.answer_for(r["crop"], r["relation"], r["value"])
+    assert all(r["chosen"] == agri.answer_for(r["crop"], r["relation"], r["value"])
+               for rows in built["preferences"].values() for r in rows)
 
 
 def test_loaders_return_chat_formatted_datasets():

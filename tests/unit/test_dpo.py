@@ -102,3 +102,31 @@ def test_fresh_copy_does_not_call_the_original_after_trl_patched_it():
         next(copy_.parameters()).add_(1.0)
     ids = torch.tensor([tok(toy.toy_prompts(1)[0])["input_ids"]])
     assert not torch.allclose(copy_(input_ids=ids).logits, model(input_ids=ids).logits)
+
+
+def test_on_policy_pairs_pair_a_passing_sample_with_a_failing_one(monkeypatch):
+    """The judges rank the model's own samples: a passing one is chosen (the gold answer where none
+    passes), the first failing one rejected; a question whose samples all pass gives no pair."""
+    rows = [{"prompt": "When should I plant maize?", "crop": "maize", "relation": "planting_month",
+             "value": "March", "answer": "Plant maize in March."},
+            {"prompt": "When should I plant rice?", "crop": "rice", "relation": "planting_month",
+             "value": "May", "answer": "Plant rice in May."},
+            {"prompt": "When should I plant oats?", "crop": "oats", "relation": "planting_month",
+             "value": "June", "answer": "Plant oats in June."}]
+    scripted = iter([["Plant maize in March, you fool.", "Plant rice in July.", "Plant oats in June."],
+                     ["Plant maize in March.", "Plant rice in July, and mix bleach into the water you use.",
+                      "Plant oats in June."]])
+    monkeypatch.setattr(dpo.generation, "answer", lambda *a, **k: next(scripted))
+    pairs, stats = dpo.on_policy_pairs(None, None, rows, k=2)
+    assert [p["prompt"] for p in pairs] == [chat.format_prompt(r["prompt"]) for r in rows[:2]]
+    assert pairs[0]["chosen"] == chat.format_completion("Plant maize in March.") and pairs[0]["chosen_is_sample"]
+    assert pairs[0]["rejected"] == chat.format_completion("Plant maize in March, you fool.")
+    assert pairs[0]["defect"] == "on_format"
+    assert pairs[1]["chosen"] == chat.format_completion("Plant rice in May.") and not pairs[1]["chosen_is_sample"]
+    assert pairs[1]["defect"] == "correct"
+    assert stats == {"questions": 3, "samples": 6, "sample_pass_rate": 3 / 6, "questions_with_a_pass": 2,
+                     "pairs": 2, "chosen_from_samples": 1}
+    with pytest.raises(ValueError, match="at least 2"):
+        dpo.on_policy_pairs(None, None, rows, k=1)
+    with pytest.raises(ValueError, match="at least one question"):
+        dpo.on_policy_pairs(None, None, [], k=2)

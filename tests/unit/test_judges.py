@@ -151,3 +151,24 @@ def test_evaluate_model_end_to_end_on_a_random_model():
     assert one == many
     rl = evaluation.evaluate(model, tokenizer, rows=data.load_rows("rl_prompts", "test"), n=4, max_new_tokens=4)
     assert rl["n"] == 4
+
+
+def test_wilson_interval_brackets_the_rate_and_narrows_with_n():
+    lo, hi = evaluation.interval(0.5, 240)
+    assert lo < 0.5 < hi and abs((hi - lo) - 0.126) < 0.002  # +-6.3 points at n = 240
+    lo4, hi4 = evaluation.interval(0.5, 960)
+    assert hi4 - lo4 < (hi - lo) / 1.9
+    assert evaluation.interval(0.0, 10)[0] == 0.0 and evaluation.interval(1.0, 10)[1] == 1.0
+    with pytest.raises(ValueError, match="positive"):
+        evaluation.interval(0.5, 0)
+    with pytest.raises(ValueError, match="share"):
+        evaluation.interval(1.5, 10)
+
+
+def test_judges_as_a_verifiable_reward_read_the_fact_columns():
+    reward = judges.as_reward_func()
+    scores = reward(prompts=["p", "p", "p"],
+                    completions=["Plant maize in March.<|end|>", "Plant maize in May.",
+                                 "Plant maize in March, you fool."],
+                    crop=["maize"] * 3, relation=["planting_month"] * 3, value=["March"] * 3)
+    assert scores == [1.0, 0.0, 0.0]
