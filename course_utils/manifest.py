@@ -32,12 +32,13 @@ LESSONS: list[Lesson] = [
     Lesson("02", "transfer_learning", "Transfer learning",
            "CNN transfer on digits; MiniLM frozen vs fine-tuned vs scratch"),
     Lesson("03", "full_finetuning", "Full fine-tuning",
-           "SFT, chat template, loss masking, hyperparameters, forgetting, rehearsal"),
+           "SFT, chat template, loss masking, hyperparameters, forgetting, rehearsal, copied habits"),
     Lesson("04", "lora", "LoRA", "a LoRA layer from scratch vs peft, rank/alpha, where each update acts "
                                  "(forgetting), merging, adapters, prompt tuning"),
     Lesson("05", "qlora", "QLoRA", "int8 and NF4 from scratch vs bitsandbytes, what each format costs the "
                                    "model, 4-bit base + LoRA"),
     Lesson("06", "reward_modeling", "Reward modeling", "Bradley-Terry from scratch vs trl, reward hacking"),
-    Lesson("07", "ppo", "PPO (RLHF)", "the PPO loop from scratch: rollouts, KL penalty, GAE, clipping; trl RLOO/GRPO"),
-    Lesson("08", "dpo", "DPO", "the DPO loss from scratch vs trl, SFT -> DPO, reward-vs-KL frontier"),
+    Lesson("07", "ppo", "PPO (RLHF)", "the PPO loop from scratch: rollouts, KL penalty, GAE, clipping; "
+           "reward hacking; trl GRPO with a verifiable reward"),
+    Lesson("08", "dpo", "DPO", "the DPO loss from scratch vs trl, on-policy pairs, SFT -> DPO, reward-vs-KL frontier"),
 ]

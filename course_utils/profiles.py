@@ -112,7 +112,7 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
             sweep_ranks=[2, 8, 32], sweep_steps=200, prompt_tuning_lr=3e-2, virtual_tokens=16),
     },
     "05": {  # QLoRA: NF4 base + lesson 04's LoRA settings; the tensor for the from-scratch quantizers
-        "tiny": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=240, n_ppl_blocks=32),
+        "tiny": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=480, n_ppl_blocks=32),
         "hub": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=480, n_ppl_blocks=64),
     },
     "06": {  # reward modeling: RewardTrainer on the preference pairs; n_eval held-out pairs
@@ -123,7 +123,7 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
         "tiny": Lesson07Config(
             steps=24, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=5e-5,
             kl_coef=2.0, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.2, 2.0],
-            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=12, grpo_generations=4, grpo_lr=2e-4, grpo_beta=0.05,
+            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=36, grpo_generations=4, grpo_lr=5e-5, grpo_beta=0.05,
             n_eval=240),
         "hub": Lesson07Config(
             steps=200, batch_size=64, mini_batch_size=16, ppo_epochs=4, lr=1e-6,

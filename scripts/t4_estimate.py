@@ -73,8 +73,11 @@ def lesson_work() -> dict[str, dict[str, float]]:
     s8 = size["08"]
     dpo_steps = s8.steps + len(s8.frontier_betas) * s8.frontier_steps
     # the frontier's PPO points are lesson 07's cached KL sweep; answers are lesson 07's length
+    # on-policy pairs: samples_per_prompt answers to the 480 RL-train and the held-out questions, 64 a batch
+    pair_decode = s8.samples_per_prompt * (480 + s8.n_eval) / 64 * 24
     work["08"] = {"flops": dpo_steps * s8.batch_size * pair_tok * (6 * N + 2 * N),
-                  "decode": (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * s7.max_new_tokens}
+                  "decode": (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * s7.max_new_tokens
+                  + pair_decode}
     return work
 
 

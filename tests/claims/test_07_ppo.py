@@ -35,3 +35,12 @@ def test_a_wider_clip_range_lets_the_policy_move_further():
     sweep = sorted(metric(LESSON, "clip_sweep"), key=lambda p: p["cliprange"])
     kls = [p["kl"] for p in sweep]
     assert kls == sorted(kls) and kls[-1] > 2 * kls[0], [(p["cliprange"], round(p["kl"], 2)) for p in sweep]
+
+
+def test_grpo_with_the_judges_as_reward_raises_the_judge_score_and_keeps_the_facts():
+    """The same aim for trl's GRPO with a verifiable reward (seed 0 probes, 240 held-out prompts:
+    lr 5e-5 for 36 steps 0.550 -> 0.858 at accuracy -0.8 points; lr 2e-4 for 12 steps reached
+    0.754 but lost 14.6 points of accuracy)."""
+    p, g = metric(LESSON, "ppo"), metric(LESSON, "trl")
+    assert g["judge_score_after"] - g["judge_score_before"] >= 0.2, g
+    assert g["task_accuracy_after"] >= p["task_accuracy_before"] - 0.05, g
