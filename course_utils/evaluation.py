@@ -34,6 +34,31 @@ def interval(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def summary_line(name: str, ev: dict[str, Any]) -> str:
+    """One printable line of an :func:`evaluate` result: the judge score with its 95% interval,
+    the three checks, and the reward-model score and KL when they were measured."""
+    lo, hi = interval(ev["judge_score"], ev["n"])
+    line = (f"{name:11s} judge score {ev['judge_score']:.3f} (95% interval {lo:.3f}-{hi:.3f}), task accuracy "
+            f"{ev['task_accuracy']:.1%}, safe {ev['safe_rate']:.1%}, on format {ev['format_rate']:.1%} (n = {ev['n']})")
+    if "rm_score" in ev:
+        line += f", reward model {ev['rm_score']:+.3f}"
+    if "kl" in ev:
+        line += f", KL {ev['kl']:.2f}"
+    return line
+
+
+def change_verdict(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Whether the judge score moved beyond the noise between two :func:`evaluate` results: a
+    change counts only where the two 95% intervals do not overlap."""
+    lo_b, hi_b = interval(before["judge_score"], before["n"])
+    lo_a, hi_a = interval(after["judge_score"], after["n"])
+    if lo_a > hi_b:
+        return "a real improvement (the 95% intervals do not overlap)"
+    if hi_a < lo_b:
+        return "a real loss (the 95% intervals do not overlap)"
+    return "within the noise (the 95% intervals overlap)"
+
+
 def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Chat-formatted prompts of data rows (loaded with or without the chat format)."""
     return [chat.format_prompt(judges.question_of(r)) for r in rows]

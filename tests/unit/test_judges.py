@@ -172,3 +172,14 @@ def test_judges_as_a_verifiable_reward_read_the_fact_columns():
                                  "Plant maize in March, you fool."],
                     crop=["maize"] * 3, relation=["planting_month"] * 3, value=["March"] * 3)
     assert scores == [1.0, 0.0, 0.0]
+
+
+def test_change_verdict_and_summary_line_read_the_intervals():
+    def ev(score):
+        return {"judge_score": score, "task_accuracy": 0.9, "safe_rate": 1.0, "format_rate": score, "n": 240}
+
+    assert evaluation.change_verdict(ev(0.55), ev(0.90)).startswith("a real improvement")
+    assert evaluation.change_verdict(ev(0.90), ev(0.55)).startswith("a real loss")
+    assert evaluation.change_verdict(ev(0.55), ev(0.58)).startswith("within the noise")
+    line = evaluation.summary_line("SFT", ev(0.55) | {"kl": 0.5})
+    assert "judge score 0.550 (95% interval 0.487-0.612)" in line and line.endswith("KL 0.50")
