@@ -290,6 +290,8 @@ class Lesson07Config(LessonConfig):
     sweep_steps: int                 # rounds of each sweep run
     sweep_kl_coefs: list[float]      # KL coefficients of the sweep
     sweep_clipranges: list[float]    # clip ranges (epsilon) of the sweep
+    hack_lr: float                   # learning rate of the hacking experiment (no KL penalty)
+    hack_steps: int                  # rounds of the hacking experiment
     grpo_steps: int                  # optimizer steps of GRPO
     grpo_generations: int            # answers per prompt in GRPO (divides batch_size)
     grpo_lr: float                   # learning rate of GRPO
@@ -299,9 +301,9 @@ class Lesson07Config(LessonConfig):
 
     def __post_init__(self) -> None:
         self._ints("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "sweep_steps",
-                   "grpo_steps", "grpo_generations", "n_eval")
+                   "hack_steps", "grpo_steps", "grpo_generations", "n_eval")
         self._ints("seed", low=0)
-        self._numbers("lr", "grpo_lr")
+        self._numbers("lr", "grpo_lr", "hack_lr")
         self._numbers("kl_coef", "grpo_beta", strict=False)
         self._number_lists("sweep_kl_coefs", strict=False)
         self._number_lists("sweep_clipranges")

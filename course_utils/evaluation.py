@@ -44,6 +44,11 @@ def summary_line(name: str, ev: dict[str, Any]) -> str:
         line += f", reward model {ev['rm_score']:+.3f}"
     if "kl" in ev:
         line += f", KL {ev['kl']:.2f}"
+    if "sampled" in ev:
+        s = ev["sampled"]
+        lo, hi = interval(s["judge_score"], s["n"])
+        line += (f"\n{'':11s} sampled at temperature 1: judge score {s['judge_score']:.3f} (95% interval "
+                 f"{lo:.3f}-{hi:.3f}), task accuracy {s['task_accuracy']:.1%}")
     return line
 
 
@@ -72,7 +77,10 @@ def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, 
 
     Returns :func:`course_utils.judges.evaluate_answers`' metrics (``task_accuracy``,
     ``safe_rate``, ``format_rate``, ``judge_score``, ``n``, ``by_relation``, ``samples``) and
-    ``answers``; plus ``general_perplexity``, ``rm_score``, ``sample_reward`` and ``kl`` when asked."""
+    ``answers``; plus ``general_perplexity``, ``rm_score``, ``sample_reward`` and ``kl`` when asked.
+    With ``ref``, the sampled answers (temperature 1, one per row) are judged too: ``sampled`` holds
+    their ``judge_score``, ``task_accuracy``, ``safe_rate``, ``format_rate`` and ``n``; greedy
+    decoding shows a model's habit, sampling the whole spread of what it may say."""
     if rows is None:
         rows = data.load_rows("instructions", split, chat_format=False)
     rows = list(rows)
@@ -91,19 +99,24 @@ def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, 
     if reward_model is not None:
         ev["rm_score"] = float(reward.score(reward_model, tokenizer, prompts_of(rows), answers).mean())
     if ref is not None:
-        ev.update(sampled_reward_and_kl(model, ref, tokenizer, reward_model, prompts_of(rows), max_new_tokens))
+        drawn = sampled_reward_and_kl(model, ref, tokenizer, reward_model, prompts_of(rows), max_new_tokens)
+        sampled = judges.evaluate_answers(rows, drawn.pop("sample_answers"), n_samples=0)
+        ev["sampled"] = {k: sampled[k] for k in ("judge_score", "task_accuracy", "safe_rate", "format_rate", "n")}
+        ev.update(drawn)
     return ev
 
 
 @torch.no_grad()
 def sampled_reward_and_kl(policy, ref, tokenizer, rm, prompts: Sequence[str], max_new_tokens: int = 20,
                           batch_size: int = 32, seed: int = 0) -> dict[str, float]:
-    """Sample one answer per prompt (temperature 1), and return the reward model's mean score
-    and the mean KL(policy || ref) per answer (sum over tokens of log pi - log ref)."""
+    """Sample one answer per prompt (temperature 1), and return the reward model's mean score,
+    the mean KL(policy || ref) per answer (sum over tokens of log pi - log ref) and the answers'
+    text (``sample_answers``, for the judges)."""
     was_training = policy.training
     policy.eval()
     torch.manual_seed(seed)
-    scores, kls = [], []
+    scores, kls, texts = [], [], []
+    end_ids = set(generation.end_token_ids(tokenizer))
     for i in range(0, len(prompts), batch_size):
         p_ids = [tokenizer(p)["input_ids"] for p in prompts[i:i + batch_size]]
         qr, attn, ctx = generation.sample(policy, tokenizer, p_ids, max_new_tokens)
@@ -113,5 +126,8 @@ def sampled_reward_and_kl(policy, ref, tokenizer, rm, prompts: Sequence[str], ma
         kls.append(((lp - ref_lp) * m).sum(-1).cpu())
         responses = [r[mm.bool()].tolist() for r, mm in zip(qr[:, ctx:].cpu(), attn[:, ctx:].cpu(), strict=True)]
         scores.append(ppo.reward_model_fn(rm, tokenizer.pad_token_id)(p_ids, responses))
+        texts += [chat.strip_completion(tokenizer.decode([t for t in r if t not in end_ids], skip_special_tokens=True))
+                  for r in responses]
     policy.train(was_training)
-    return {"sample_reward": float(torch.cat(scores).mean()), "kl": float(torch.cat(kls).mean())}
+    return {"sample_reward": float(torch.cat(scores).mean()), "kl": float(torch.cat(kls).mean()),
+            "sample_answers": texts}

@@ -116,19 +116,21 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
         "hub": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=480, n_ppl_blocks=64),
     },
     "06": {  # reward modeling: RewardTrainer on the preference pairs; n_eval held-out pairs
-        "tiny": Lesson06Config(rm_steps=150, rm_batch_size=16, rm_lr=5e-4, max_length=128, n_eval=480),
-        "hub": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-5, max_length=512, n_eval=480),
+        "tiny": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-4, max_length=128, n_eval=960),
+        "hub": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-5, max_length=512, n_eval=960),
     },
     "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO
         "tiny": Lesson07Config(
             steps=24, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=5e-5,
-            kl_coef=2.0, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.2, 2.0],
-            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=36, grpo_generations=4, grpo_lr=5e-5, grpo_beta=0.05,
+            kl_coef=3.0, max_new_tokens=16, sweep_steps=10, sweep_kl_coefs=[0.0, 0.2, 3.0],
+            sweep_clipranges=[0.05, 0.2, 10.0], hack_lr=2e-4, hack_steps=24,
+            grpo_steps=36, grpo_generations=4, grpo_lr=5e-5, grpo_beta=0.05,
             n_eval=240),
         "hub": Lesson07Config(
             steps=200, batch_size=64, mini_batch_size=16, ppo_epochs=4, lr=1e-6,
             kl_coef=0.05, max_new_tokens=48, sweep_steps=60, sweep_kl_coefs=[0.0, 0.05, 0.5],
-            sweep_clipranges=[0.05, 0.2, 10.0], grpo_steps=100, grpo_generations=8, grpo_lr=1e-6, grpo_beta=0.05,
+            sweep_clipranges=[0.05, 0.2, 10.0], hack_lr=1e-5, hack_steps=60,
+            grpo_steps=100, grpo_generations=8, grpo_lr=1e-6, grpo_beta=0.05,
             n_eval=240),
     },
     "08": {  # DPO: DPOTrainer from the SFT model on on-policy pairs, one pass; a few betas for the frontier
@@ -157,7 +159,7 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
     "05": {"n_eval": 8, "n_ppl_blocks": 2},
     "06": {"rm_steps": 4, "rm_batch_size": 4, "max_length": 128, "n_eval": 16},
     "07": {"steps": 2, "batch_size": 8, "mini_batch_size": 4, "ppo_epochs": 1, "max_new_tokens": 4, "sweep_steps": 1,
-           "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
+           "hack_steps": 1, "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
     "08": {"samples_per_prompt": 2, "steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2,
            "n_eval": 8, "n_pref_eval": 16},
 }

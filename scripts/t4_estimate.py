@@ -62,11 +62,12 @@ def lesson_work() -> dict[str, dict[str, float]]:
                   "decode": 0}
     s7 = size["07"]
     answer = prompt_tok + s7.max_new_tokens
-    ppo_steps = s7.steps + (len(s7.sweep_kl_coefs) + len(s7.sweep_clipranges)) * s7.sweep_steps
+    # the main run, the hacking experiment (as long), the two sweeps
+    ppo_steps = s7.steps + s7.hack_steps + (len(s7.sweep_kl_coefs) + len(s7.sweep_clipranges)) * s7.sweep_steps
     # per PPO step: rollout forwards of policy, reference, value and reward model; ppo_epochs updates of policy + value
     per_step = s7.batch_size * answer * (4 * 2 * N + s7.ppo_epochs * 2 * 6 * N)
     grpo = s7.grpo_steps * s7.batch_size * answer * (3 * 2 * N + 6 * N)
-    evals7 = (3 + len(s7.sweep_kl_coefs)) * 2 * (s7.n_eval / 32)
+    evals7 = (4 + len(s7.sweep_kl_coefs)) * 2 * (s7.n_eval / 32)
     work["07"] = {"flops": ppo_steps * per_step + grpo,
                   "decode": (ppo_steps + s7.grpo_steps) * s7.max_new_tokens  # one batched generate per step
                   + evals7 * s7.max_new_tokens}

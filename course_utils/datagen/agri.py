@@ -362,13 +362,24 @@ def _pair(rng: random.Random, qa: dict[str, Any], defect: str) -> dict[str, Any]
             "template": qa["template"], "wrapped": qa["wrapped"]}
 
 
+#: Wrong-fact pairs per alignment question in the preference training set, each with a fresh wrong
+#: answer. Wrong facts are the one defect that needs knowledge (the others show in the words), and
+#: a reward model that sees few of them memorises the rejected sentences instead of checking facts.
+WRONG_PAIRS_PER_QUESTION = 3
+STYLE_DEFECTS: tuple[str, ...] = ("unsafe", "rude", "rambling")
+
+
 def preferences(rng: random.Random, inst: dict[str, list[dict[str, Any]]],
                 align: list[list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Train: every alignment question twice, with two different defects (balanced by cycling);
-    test: every instruction-test question (held-out phrasings), one defect each."""
-    train = [_pair(rng, qa, DEFECTS[(i + 2 * k) % len(DEFECTS)])
-             for i, qa in enumerate(q for fact in align for q in fact) for k in range(2)]
-    test = [_pair(rng, qa, DEFECTS[i % len(DEFECTS)]) for i, qa in enumerate(inst["test"])]
+    """Train: every alignment question with ``WRONG_PAIRS_PER_QUESTION`` wrong answers and one
+    style defect (cycled); test: every instruction-test question (held-out phrasings) twice, once
+    with a wrong answer and once with a style defect (cycled)."""
+    train = []
+    for i, qa in enumerate(q for fact in align for q in fact):
+        train += [_pair(rng, qa, "wrong") for _ in range(WRONG_PAIRS_PER_QUESTION)]
+        train.append(_pair(rng, qa, STYLE_DEFECTS[i % len(STYLE_DEFECTS)]))
+    test = [_pair(rng, qa, d) for i, qa in enumerate(inst["test"])
+            for d in ("wrong", STYLE_DEFECTS[i % len(STYLE_DEFECTS)])]
     for rows in (train, test):
         rng.shuffle(rows)
     return {"train": train, "test": test}

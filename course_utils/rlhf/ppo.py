@@ -358,7 +358,7 @@ def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows
     sweep instead of running it again."""
     from course_utils import evaluation  # noqa: PLC0415  circular: evaluation imports ppo
 
-    key = {"v": 1, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
+    key = {"v": 2, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
            "coefs": list(kl_coefs), "prompts": list(prompts), "rows": [dict(r) for r in eval_rows],
            "eval_max_new_tokens": eval_max_new_tokens}
     folder = cache.folder_for("ppo-kl-sweep", key)
@@ -370,10 +370,12 @@ def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows
             ev = evaluation.evaluate(pol, tokenizer, eval_rows, reward_model=rm, ref=start,
                                      max_new_tokens=eval_max_new_tokens, n_samples=3)
             points.append({"kl_coef": coef, "kl": ev["kl"], "sample_reward": ev["sample_reward"],
-                           "rm_score": ev["rm_score"], "judge_score": ev["judge_score"], "seconds": secs,
+                           "rm_score": ev["rm_score"], "judge_score": ev["judge_score"],
+                           "sample_judge_score": ev["sampled"]["judge_score"], "task_accuracy": ev["task_accuracy"],
+                           "seconds": secs,
                            "train_kl_curve": [s["kl"] for s in tr.history]})
             print(f"kl_coef {coef:<5}: KL {ev['kl']:6.2f}  sampled reward {ev['sample_reward']:+.3f}  "
-                  f"judge {ev['judge_score']:.3f}  ({secs:.0f} s)")
+                  f"judge {ev['judge_score']:.3f} greedy, {ev['sampled']['judge_score']:.3f} sampled  ({secs:.0f} s)")
         (tmp / "sweep.json").write_text(json.dumps(points, indent=2) + "\n")
 
     folder, built = cache.get_or_build(folder, build, ["sweep.json"], "delete that folder to run the sweep again",

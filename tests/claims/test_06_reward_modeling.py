@@ -1,27 +1,29 @@
 """Lesson 06 claims, from build/results/06_reward_modeling.json (written by the notebook).
 
-Each threshold names the spread over seeds 0, 1, 2 it was set from (`make seeds`,
-build/seeds/spread.md; tiny profile, one torch thread). Agreement with trl: float32 precision
-(measured 0.0 for every seed).
+Agreement with trl: float32 precision (measured 0.0 for every seed). What training adds is
+measured against 64 random heads on the same body, not one: a single untrained head ranks
+anywhere from 23% to 85% of the pairs by luck, the 64 heads average near 50%.
 
-What training adds is measured against 64 random heads on the same body, not one: a single
-untrained head ranked 22.9%, 48.5%, 61.0% of the pairs (seeds 0/1/2; one draw ranked 85% in an
-earlier run), while the 64 heads average 48.1%, 52.0%, 49.0% (the best of them 71.9%, 86.3%,
-75.8%). The style defects (rude, unsafe, rambling) are learned perfectly; wrong facts are not seen
-at all (42.5%, 48.3%, 50.0%): the pairs are easy on style and give the model nothing to learn
-facts from (issue 12). Overall accuracy is 0.75 + wrong / 4, so its threshold sits below the
-issue's 85% aim.
+The style defects (rude, unsafe, rambling) are learned perfectly. Wrong facts need the body's
+knowledge of the facts (issue 12). Seed 0, lr 1e-4 for 400 steps on 2,880 pairs (three fresh
+wrong answers per question): 78.5% of the 480 held-out wrong-fact pairs (95% interval about
+74.6-82.0%), 89.3% overall. Probes with other data orders and mixes: 79.1% to 80.3% on 960
+freshly drawn wrong answers. Before (one wrong pair for every other question, lr 5e-4, 150
+steps) wrong facts were a coin flip, 51.7%; with that data and a better recipe 70.8% on the 120
+held-out wrong pairs but 50.7% on 960 fresh ones: the reward model had memorised the rejected
+sentences. Seeds 1 and 2 are not measured with this recipe.
 """
 from course_utils.results import metric
 
 LESSON = "06_reward_modeling"
-ACCURACY_MIN = 0.80     # held-out pairwise accuracy; seeds: 0.856, 0.871, 0.875
-OVER_LUCK_MIN = 0.25    # trained minus the mean of 64 random heads; seeds: 0.375, 0.351, 0.385
+ACCURACY_MIN = 0.85     # held-out pairwise accuracy (issue 12's aim); seed 0: 0.893
+OVER_LUCK_MIN = 0.30    # trained minus the mean of 64 random heads; earlier seeds: 0.375, 0.351, 0.385
 STYLE_MIN = 0.95        # each style defect; seeds: 1.0 for all three kinds, every seed
-WRONG_MAX = 0.70        # wrong facts stay near a coin flip; seeds: 0.425, 0.483, 0.500
+WRONG_MIN = 0.75        # wrong facts (issue 12's aim); seed 0: 0.785 on 480 pairs
 
 
 def test_reward_model_ranks_held_out_pairs_well():
+    assert metric(LESSON, "rm.n_eval") >= 960  # every held-out question, once wrong and once with a style defect
     assert metric(LESSON, "rm.heldout_pair_accuracy") >= ACCURACY_MIN
 
 
@@ -31,10 +33,12 @@ def test_training_beats_what_random_heads_get_by_luck():
     assert metric(LESSON, "rm.heldout_pair_accuracy") >= luck["mean"] + OVER_LUCK_MIN
 
 
-def test_style_defects_are_learned_and_wrong_facts_are_not():
+def test_style_defects_are_learned_and_wrong_facts_are_seen():
     per_defect = metric(LESSON, "rm.per_defect")
     assert all(per_defect[d] >= STYLE_MIN for d in ("rude", "unsafe", "rambling")), per_defect
-    assert per_defect["wrong"] <= WRONG_MAX, per_defect
+    assert per_defect["wrong"] >= WRONG_MIN, per_defect
+    untrained = metric(LESSON, "rm.untrained_per_defect")["wrong"]
+    assert per_defect["wrong"] >= untrained + 0.2, (per_defect, untrained)
 
 
 def test_every_defect_kind_is_recorded():

@@ -1,13 +1,18 @@
 """Lesson 07 claims, from build/results/07_ppo.json (written by the notebook).
 
-Thresholds from seed 0 (tiny profile, one torch thread; issue 12's data with forum habits): PPO
-at lr 5e-5 with KL coefficient 2.0 for 24 steps moved the judge score 0.550 -> 0.867 on 240
-held-out questions (95% intervals 0.487-0.612 and 0.818-0.904) at task accuracy 0.900 -> 0.867
-and KL 0.62 nats per answer. The KL-coefficient sweep (10 steps) is the hacking experiment:
-coefficients 0 / 0.2 / 2.0 gave judge scores 0.537 / 0.646 / 0.817 at KL 2.19 / 1.38 / 0.83, the
-reward-model score highest at 0. Seeds 1 and 2 are not measured yet with this recipe.
-Earlier, with nothing to fix and lr 2e-4, the judge score fell for every seed (issue 12).
+Thresholds from seed 0 (tiny profile, one torch thread; issue 12's data with forum habits and
+lesson 06's reward model at 70.8% on wrong facts): PPO at lr 5e-5 with KL coefficient 3.0 for 24
+steps moved the judge score 0.550 -> 0.875 on 240 held-out questions (95% intervals 0.487-0.612
+and 0.827-0.911) at task accuracy 0.900 -> 0.875 and KL 0.50 nats per answer (probes: coefficient
+2.0 lost 8.8 points of accuracy with this reward model, 4.0 lost 3.3). trl's GRPO with the
+judges as reward: 0.858 at accuracy 0.892, KL 0.37. The hacking experiment (no KL penalty, lr
+2e-4, 24 steps): reward-model score -0.75 -> +1.76 while the judge score fell to 0.017 (KL 25
+nats; answers such as "The marigoldace on yams with sticky traps."). Sampled at temperature 1,
+the SFT model is right on only 38.8% of questions (judge 0.275): 24 steps sharpen the greedy
+answer far more than the whole distribution (PPO 0.342, GRPO 0.308), so no claim is made there.
+Seeds 1 and 2 are not measured with this recipe.
 """
+from course_utils.evaluation import interval
 from course_utils.results import metric
 
 LESSON = "07_ppo"
@@ -16,8 +21,7 @@ KL_MAX = 20.0  # nats per answer of at most 16 tokens; seeds: 5.78, 2.85, 1.55
 
 def test_ppo_raises_the_judge_score_and_keeps_the_facts():
     """Issue 12's aim: +0.2 judge score over the SFT model on held-out prompts, with the two 95%
-    intervals apart, and task accuracy within 5 points (seed 0 probes: kl_coef 2.0 gave 0.55 ->
-    0.867 at accuracy -3.3 points; kl_coef 0.5 gave -9 points, 0.2 gave -16)."""
+    intervals apart, and task accuracy within 5 points."""
     p = metric(LESSON, "ppo")
     assert metric(LESSON, "n_eval") >= 240
     assert p["judge_score_after"] - p["judge_score_before"] >= 0.2, p
@@ -44,3 +48,26 @@ def test_grpo_with_the_judges_as_reward_raises_the_judge_score_and_keeps_the_fac
     p, g = metric(LESSON, "ppo"), metric(LESSON, "trl")
     assert g["judge_score_after"] - g["judge_score_before"] >= 0.2, g
     assert g["task_accuracy_after"] >= p["task_accuracy_before"] - 0.05, g
+
+
+def test_the_hacking_experiment_raises_the_reward_while_the_judges_score_falls():
+    """Issue 12: without the KL penalty (and with big steps) the reward-model score rises and the
+    judge score falls beyond the noise, with samples recorded to show how."""
+    h, p = metric(LESSON, "hack"), metric(LESSON, "ppo")
+    assert h["kl_coef"] == 0.0, h
+    assert h["reward_after"] >= h["reward_before"] + 1.0, h
+    assert h["judge_interval_after"][1] < p["judge_interval_before"][0], (h, p)
+    assert h["kl_final"] > 5 * p["kl_final"], (h["kl_final"], p["kl_final"])
+    assert len(h["examples"]) >= 1 and all(e["hacked"] != e["sft"] for e in h["examples"]), h["examples"]
+
+
+def test_sampled_answers_are_judged_and_do_not_get_worse():
+    """Greedy and sampled: the sampled judge score is recorded for every stage (n = the greedy n),
+    and PPO and GRPO do not lower it beyond the noise."""
+    p, g = metric(LESSON, "ppo"), metric(LESSON, "trl")
+    before = p["sampled_before"]
+    for after in (p["sampled_after"], g["sampled_after"]):
+        assert after["n"] == before["n"] >= 240
+        lo_b, _ = interval(before["judge_score"], before["n"])
+        _, hi_a = interval(after["judge_score"], after["n"])
+        assert hi_a >= lo_b, (before, after)

@@ -51,6 +51,20 @@ def test_scratch_dpo_loss_matches_trl():
     assert metric(LESSON, "dpo_scratch_vs_trl_abs_diff") <= 1e-4
 
 
-def test_frontier_has_both_methods():
+def test_frontier_has_every_method():
+    """Issue 12: PPO at several KL coefficients, DPO at several betas, and GRPO, on one figure."""
     frontier = metric(LESSON, "frontier")
-    assert {p["method"] for p in frontier} == {"DPO", "PPO"}
+    assert {p["method"] for p in frontier} == {"DPO", "PPO", "GRPO"}
+    for method in ("DPO", "PPO"):
+        assert len({p["setting"] for p in frontier if p["method"] == method}) >= 2, frontier
+    assert all(p["kl"] >= 0.0 and 0.0 <= p["judge_score"] <= 1.0 for p in frontier), frontier
+
+
+def test_beta_alone_does_not_stop_dpo_on_a_deterministic_pair_and_ipo_stops():
+    """Issue 12, item 5: the notebook's toy (one pair, four answers, gradient descent) shows DPO's
+    log-ratio gap still growing after 3000 steps for every beta, and IPO's at its finite target."""
+    toy = metric(LESSON, "drift_toy")
+    assert set(toy) == {"0.1", "1.0", "10.0"}, toy
+    for beta, t in toy.items():
+        assert t["dpo_gap_end"] > t["dpo_gap_half"], (beta, t)
+        assert abs(t["ipo_gap_end"] - 1 / (2 * float(beta))) < 0.05, (beta, t)

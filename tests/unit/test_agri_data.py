@@ -35,7 +35,8 @@ def test_sizes(built):
     assert len(built["knowledge"]) == n_facts == 240
     sizes = {k: len(v) for k, v in built["instructions"].items()}
     assert sizes == {"train": 3360, "validation": 240, "test": 480}
-    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 1440, "test": 480}
+    w = agri.WRONG_PAIRS_PER_QUESTION
+    assert {k: len(v) for k, v in built["preferences"].items()} == {"train": 720 * (w + 1), "test": 960}
     assert {k: len(v) for k, v in built["rl_prompts"].items()} == {"train": 480, "test": 240}
 
 
@@ -104,7 +105,7 @@ def test_alignment_prompts_are_never_sft_training_questions(built):
         qs = {r["prompt"] for r in rows}
         assert not qs & sft_q and not qs & eval_q
         assert all("/train/" in r["template"] for r in rows)
-    assert len({r["prompt"] for r in built["preferences"]["train"]}) == 720  # 3 per fact, each with 2 defects
+    assert len({r["prompt"] for r in built["preferences"]["train"]}) == 720  # 3 per fact: wrong pairs and a style pair
 
 
 def test_rows_stay_short(built):
@@ -119,10 +120,14 @@ def test_rows_stay_short(built):
 
 def test_preferences_balanced_and_disjoint(built):
     prefs = built["preferences"]
+    w = agri.WRONG_PAIRS_PER_QUESTION
+    expected = {"train": {"wrong": 720 * w, "unsafe": 240, "rude": 240, "rambling": 240},
+                "test": {"wrong": 480, "unsafe": 160, "rude": 160, "rambling": 160}}
     for split, rows in prefs.items():
-        counts = Counter(r["defect"] for r in rows)
-        assert set(counts) == set(agri.DEFECTS) and max(counts.values()) - min(counts.values()) <= 1, (split, counts)
+        assert dict(Counter(r["defect"] for r in rows)) == expected[split], split
         assert all(r["chosen"] != r["rejected"] for r in rows)
+        by_q = Counter(r["prompt"] for r in rows if r["defect"] == "wrong")
+        assert set(by_q.values()) == {w if split == "train" else 1}, split  # every question has its wrong pairs
     assert not {r["prompt"] for r in prefs["train"]} & {r["prompt"] for r in prefs["test"]}
     rambling = [r for r in prefs["train"] if r["defect"] == "rambling"]
     assert min(len(r["rejected"]) for r in rambling) > 2 * max(len(r["chosen"]) for r in rambling)
