@@ -288,6 +288,7 @@ class Lesson07Config(LessonConfig):
     kl_coef: float                   # KL penalty coefficient of PPO (per unit of reward-model score)
     max_new_tokens: int              # tokens generated per answer
     sweep_steps: int                 # rounds of each sweep run
+    sweep_lr: float                  # learning rate of the sweep runs (shorter runs, bigger steps)
     sweep_kl_coefs: list[float]      # KL coefficients of the sweep
     sweep_clipranges: list[float]    # clip ranges (epsilon) of the sweep
     hack_lr: float                   # learning rate of the hacking experiment (no KL penalty)
@@ -303,7 +304,7 @@ class Lesson07Config(LessonConfig):
         self._ints("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "sweep_steps",
                    "hack_steps", "grpo_steps", "grpo_generations", "n_eval")
         self._ints("seed", low=0)
-        self._numbers("lr", "grpo_lr", "hack_lr")
+        self._numbers("lr", "sweep_lr", "grpo_lr", "hack_lr")
         self._numbers("kl_coef", "grpo_beta", strict=False)
         self._number_lists("sweep_kl_coefs", strict=False)
         self._number_lists("sweep_clipranges")

@@ -1,15 +1,15 @@
 """Lesson 07 claims, from build/results/07_ppo.json (written by the notebook).
 
 Thresholds from seed 0 (tiny profile, one torch thread; issue 12's data with forum habits and
-lesson 06's reward model at 70.8% on wrong facts): PPO at lr 5e-5 with KL coefficient 3.0 for 24
-steps moved the judge score 0.550 -> 0.875 on 240 held-out questions (95% intervals 0.487-0.612
-and 0.827-0.911) at task accuracy 0.900 -> 0.875 and KL 0.50 nats per answer (probes: coefficient
-2.0 lost 8.8 points of accuracy with this reward model, 4.0 lost 3.3). trl's GRPO with the
-judges as reward: 0.858 at accuracy 0.892, KL 0.37. The hacking experiment (no KL penalty, lr
-2e-4, 24 steps): reward-model score -0.75 -> +1.76 while the judge score fell to 0.017 (KL 25
-nats; answers such as "The marigoldace on yams with sticky traps."). Sampled at temperature 1,
-the SFT model is right on only 38.8% of questions (judge 0.275): 24 steps sharpen the greedy
-answer far more than the whole distribution (PPO 0.342, GRPO 0.308), so no claim is made there.
+lesson 06's reward model at 78.5% on wrong facts): PPO at lr 2e-5 with KL coefficient 3.0 for 48
+steps moved the judge score 0.550 -> 0.883 on 240 held-out questions (95% intervals 0.487-0.612
+and 0.837-0.918) at task accuracy 0.900 -> 0.883 and KL 0.23 nats per answer. Probes with this
+reward model: lr 5e-5 lost 5.4 (24 steps), 6.2 (16) and 5.4 (12) points of accuracy at
+coefficient 3.0, 2.9 at 5.0 but gained only +0.17; lr 3e-5 for 32 steps lost 4.6. Sampled at
+temperature 1 (one answer per question) the judge score rose 0.267 -> 0.383. trl's GRPO with
+the judges as reward: 0.862 at accuracy 0.879, KL 0.20 (sampled 0.313). The hacking experiment
+(no KL penalty, lr 2e-4, 24 steps): reward-model score -0.58 -> +0.87 while the judge score fell
+to 0.063 (KL 14.8 nats; answers such as "Grow rice every two days." to a question about beans).
 Seeds 1 and 2 are not measured with this recipe.
 """
 from course_utils.evaluation import interval
