@@ -10,7 +10,10 @@ temperature 1 (one answer per question) the judge score rose 0.267 -> 0.383. trl
 the judges as reward: 0.862 at accuracy 0.879, KL 0.20 (sampled 0.313). The hacking experiment
 (no KL penalty, lr 2e-4, 24 steps): reward-model score -0.58 -> +0.87 while the judge score fell
 to 0.063 (KL 14.8 nats; answers such as "Grow rice every two days." to a question about beans).
-Seeds 1 and 2 are not measured with this recipe.
+Seeds 1 and 2 (`make seeds`): PPO 0.558 -> 0.867 and 0.583 -> 0.896 at accuracy -1.2 points both,
+KL 0.34 / 0.27, sampled judge 0.258 -> 0.333 and 0.288 -> 0.346; GRPO 0.871 / 0.804 at accuracy
+88.7% / 88.3%; the hacking run's judge score 0.037 / 0.004 with the reward up 1.6 / 4.5, KL 10.3 /
+17.9; KL after the clip sweep 0.76 / 2.03 / 14.45 and 0.50 / 1.04 / 2.07.
 """
 from course_utils.evaluation import interval
 from course_utils.results import metric

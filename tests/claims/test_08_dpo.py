@@ -8,7 +8,9 @@ accuracy 73.2% (habits 100%, facts 68%); sampled at temperature 1 the judge scor
 0.296 (within the noise); agreement with trl's loss at float32 precision. Earlier, on pairs whose
 chosen answer was the SFT target and at lr 5e-4 for 120 steps, the judge score fell for every
 seed (0.875 -> 0.521, 0.875 -> 0.313, 0.958 -> 0.156, KL 7-35 nats): there was nothing to fix,
-and DPO drifted. Seeds 1 and 2 are not measured yet with this recipe (`make seeds`).
+and DPO drifted. Seeds 1 and 2 (`make seeds`): judge 0.558 -> 0.858 and 0.583 -> 0.896, accuracy
+-2.1 and -1.2 points, KL 0.45 / 0.44 (seed 0's 2.99 is the outlier), held-out pair accuracy 65.4% /
+70.7% (habits 96-100%), sampled judge 0.258 -> 0.325 and 0.288 -> 0.363.
 """
 
 from course_utils.evaluation import interval
