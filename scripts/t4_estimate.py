@@ -62,7 +62,7 @@ def lesson_work() -> dict[str, dict[str, float]]:
                   "decode": 0}
     s7 = size["07"]
     answer = prompt_tok + s7.max_new_tokens
-    # the main run, the hacking experiment (as long), the two sweeps
+    # the main run, the hacking experiment, the two sweeps
     ppo_steps = s7.steps + s7.hack_steps + (len(s7.sweep_kl_coefs) + len(s7.sweep_clipranges)) * s7.sweep_steps
     # per PPO step: rollout forwards of policy, reference, value and reward model; ppo_epochs updates of policy + value
     per_step = s7.batch_size * answer * (4 * 2 * N + s7.ppo_epochs * 2 * 6 * N)

@@ -42,14 +42,20 @@ def load_budget() -> dict:
 TOGETHER = (("03", "04", "05"), ("06", "07", "08"))
 
 
-def lanes(notebooks: list[Path], seconds: dict[str, float], jobs: int) -> list[list[Path]]:
-    """Split the notebooks into ``jobs`` lanes of about equal expected time: the groups of
-    :data:`TOGETHER` and the other notebooks, longest first into the least loaded lane; each lane
-    then runs its notebooks in lesson order."""
+def lane_groups(notebooks: list[Path]) -> dict[str, list[Path]]:
+    """The notebooks that must share a lane (:data:`TOGETHER`), and every other one alone."""
     groups: dict[str, list[Path]] = {}
     for nb in notebooks:
         key = next((g[0] for g in TOGETHER if nb.stem[:2] in g), nb.stem)
         groups.setdefault(key, []).append(nb)
+    return groups
+
+
+def lanes(notebooks: list[Path], seconds: dict[str, float], jobs: int) -> list[list[Path]]:
+    """Split the notebooks into ``jobs`` lanes of about equal expected time: the groups of
+    :data:`TOGETHER` and the other notebooks, longest first into the least loaded lane; each lane
+    then runs its notebooks in lesson order."""
+    groups = lane_groups(notebooks)
 
     def cost(group: list[Path]) -> float:
         return sum(seconds.get(nb.stem, 180) for nb in group)

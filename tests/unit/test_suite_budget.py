@@ -37,11 +37,7 @@ def test_a_lesson_that_reads_another_ones_cache_shares_its_lane():
     loads = [sum(budget[p.stem] for p in lane) for lane in two]
     # the groups cannot be split, so perfect balance may be impossible: the longer lane must be
     # as short as the best of all assignments of groups to the two lanes
-    costs = {}
-    for nb in nbs:
-        key = next((g[0] for g in test_suite.TOGETHER if nb.stem[:2] in g), nb.stem)
-        costs[key] = costs.get(key, 0) + budget[nb.stem]
-    c = list(costs.values())
+    c = [sum(budget[nb.stem] for nb in group) for group in test_suite.lane_groups(nbs).values()]
     best = min(max(sum(x for i, x in enumerate(c) if m >> i & 1), sum(x for i, x in enumerate(c) if not m >> i & 1))
                for m in range(2 ** len(c)))
     assert max(loads) == best, f"lanes {loads}, the best split has a longest lane of {best}"
