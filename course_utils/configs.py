@@ -342,10 +342,27 @@ class Lesson08Config(LessonConfig):
 
 @dataclass(frozen=True)
 class Lesson09Config(LessonConfig):
-    """09: a place held for a lesson without a notebook yet; only the seed."""
+    """09 · capstone: continued pretraining, RAG vs fine-tuning vs both, knowledge that changes,
+    reward-model best-of-n, and every stage of the course in one table."""
 
     SET_IN: ClassVar[str] = _sizes_of("09")
+    cpt_steps: int               # continued-pretraining steps on the knowledge base written as prose
+    cpt_lr: float                # learning rate of continued pretraining
+    cpt_sft_steps: int           # SFT steps after it (and from the base model, to compare)
+    k: int                       # notes retrieved per question
+    rag_steps: int               # SFT steps teaching the SFT model to answer from the notes
+    rag_lr: float                # learning rate of that run
+    counterfactual_share: float  # share of its rows whose notes give a value the model never learned
+    n_changed: int               # facts the "updated advisory" changes
+    update_steps: int            # fine-tuning steps teaching the SFT model the changed facts
+    update_lr: float             # learning rate of that update
+    best_of_n: int               # answers sampled per question for reward-model best-of-n
+    n_eval: int                  # held-out questions per evaluation
     seed: int = 0                # the run's $COURSE_SEED (set by profiles._build)
 
     def __post_init__(self) -> None:
+        self._ints("cpt_steps", "cpt_sft_steps", "k", "rag_steps", "n_changed", "update_steps", "n_eval")
+        self._ints("best_of_n", low=2)
         self._ints("seed", low=0)
+        self._numbers("cpt_lr", "rag_lr", "update_lr")
+        self._fractions("counterfactual_share")

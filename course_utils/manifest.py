@@ -41,4 +41,6 @@ LESSONS: list[Lesson] = [
     Lesson("07", "ppo", "PPO (RLHF)", "the PPO loop from scratch: rollouts, KL penalty, GAE, clipping; "
            "reward hacking; trl GRPO with a verifiable reward"),
     Lesson("08", "dpo", "DPO", "the DPO loss from scratch vs trl, on-policy pairs, SFT -> DPO, reward-vs-KL frontier"),
+    Lesson("09", "capstone", "Capstone", "continued pretraining, RAG vs fine-tuning vs both, knowledge that changes, "
+                                         "best-of-n, every stage in one table, a decision guide"),
 ]

@@ -141,7 +141,14 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
             samples_per_prompt=4, steps=30, batch_size=16, lr=1e-6, beta=0.1, max_length=512,
             frontier_betas=[0.05, 0.1, 0.5], frontier_steps=30, n_eval=240, n_pref_eval=480),
     },
-    "09": {"tiny": Lesson09Config(), "hub": Lesson09Config()},
+    "09": {  # capstone: continued pretraining, RAG, knowledge that changes, best-of-n, the course table
+        "tiny": Lesson09Config(
+            cpt_steps=50, cpt_lr=1e-3, cpt_sft_steps=120, k=1, rag_steps=300, rag_lr=1e-3,
+            counterfactual_share=0.5, n_changed=24, update_steps=60, update_lr=3e-4, best_of_n=4, n_eval=240),
+        "hub": Lesson09Config(
+            cpt_steps=200, cpt_lr=5e-5, cpt_sft_steps=200, k=2, rag_steps=300, rag_lr=2e-5,
+            counterfactual_share=0.5, n_changed=24, update_steps=100, update_lr=2e-5, best_of_n=4, n_eval=240),
+    },
 }
 
 #: hub-smoke: the hub sizes (learning rates, recipes) with a few steps on a few rows each.
@@ -162,6 +169,8 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
            "hack_steps": 1, "grpo_steps": 2, "grpo_generations": 2, "n_eval": 8},
     "08": {"samples_per_prompt": 2, "steps": 3, "batch_size": 4, "max_length": 128, "frontier_steps": 2,
            "n_eval": 8, "n_pref_eval": 16},
+    "09": {"cpt_steps": 2, "cpt_sft_steps": 2, "rag_steps": 2, "n_changed": 4, "update_steps": 2, "best_of_n": 2,
+           "n_eval": 8},
 }
 
 

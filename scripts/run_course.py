@@ -1,7 +1,8 @@
 """Execute notebooks headless (the tiny profile unless COURSE_PROFILE says otherwise).
 
 Writes executed notebooks to build/notebooks/, their HTML to build/html/, each notebook's
-record to build/results/ (the notebooks do that), and the summary table build/results/summary.md.
+record to build/results/ (the notebooks do that), the summary table build/results/summary.md, and
+build/report.html (the course table, every lesson's headline figures and plots; course_utils.report).
 `--only NAME` runs one notebook; `--no-html` skips the HTML export. Exits non-zero if any
 notebook failed, after running the others.
 """
@@ -23,7 +24,7 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from course_utils import paths, results  # noqa: E402
+from course_utils import paths, report, results  # noqa: E402
 
 
 def build_base_model() -> None:
@@ -82,6 +83,12 @@ def main() -> int:
             failed.append(path.name)
             print(f"    FAILED: {str(e).strip().splitlines()[-1]}", flush=True)
     print(results.summary().splitlines()[0], "->", paths.results_dir() / "summary.md")
+    if not args.only:
+        try:
+            print("course report ->", report.write_report())
+        except results.ResultsError as e:  # a lesson failed before recording: say so, the run already fails
+            print(f"no course report: {e}", file=sys.stderr)
+            failed.append("build/report.html")
     if failed:
         print("failed notebooks:", ", ".join(failed), file=sys.stderr)
         return 1

@@ -79,6 +79,13 @@ def lesson_work() -> dict[str, dict[str, float]]:
     work["08"] = {"flops": dpo_steps * s8.batch_size * pair_tok * (6 * N + 2 * N),
                   "decode": (2 + 2 * len(s8.frontier_betas)) * 2 * (s8.n_eval / 32) * s7.max_new_tokens
                   + pair_decode}
+    s9 = size["09"]
+    prose_tok = 80.0  # a crop's paragraph of notes, or a general text cut to 400 characters
+    rag_tok = sft_tok + 12  # one retrieved note in front of the question
+    work["09"] = {"flops": 6 * N * 16 * (s9.cpt_steps * prose_tok + 2 * s9.cpt_sft_steps * sft_tok
+                                          + s9.rag_steps * rag_tok + s9.update_steps * sft_tok),
+                  # evaluations (greedy, 64 a batch) and the best-of-n samples
+                  "decode": (10 + s9.best_of_n) * (s9.n_eval / 64) * 24}
     return work
 
 

@@ -3,7 +3,8 @@
 Steps: set-up (the only one that may use the network; the Makefile runs it first and passes
 its seconds in), ruff, the base model, the unit tests,
 every notebook under nbval (in ``--jobs`` lanes: each notebook runs on one torch thread, so two
-lanes use two cores without changing a figure), the claims and integration tests, and the
+lanes use two cores without changing a figure; the capstone, which reads every other lesson's
+record, alone after them), the claims and integration tests, and the
 stand-in Hub pass. A failed step does not stop the later ones (one report for everything) but
 makes the exit status non-zero. The seconds of each step go to ``build/bench/suite.json`` and
 are printed against the budget in ``tests/budget.toml``.
@@ -40,6 +41,8 @@ def load_budget() -> dict:
 #: 04-08 too, but each lane reaches its readers after 03 has saved it). In another lane a reader
 #: would build the same thing again, under the cache's lock: the same figures, twice the time.
 TOGETHER = (("03", "04", "05"), ("06", "07", "08"))
+#: Lessons that read every other lesson's record (the capstone's course table) run alone, after the lanes.
+AFTER_ALL = ("09",)
 
 
 def lane_groups(notebooks: list[Path]) -> dict[str, list[Path]]:
@@ -110,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         ("base model", [[PY, "-m", "course_utils.models"]]),
         ("unit tests", [pytest + ["tests/unit"]]),
         ("notebooks", [pytest + NBVAL + [str(nb.relative_to(ROOT)) for nb in lane]
-                       for lane in lanes(notebooks, budget["notebook_seconds"], args.jobs)]),
+                       for lane in lanes([nb for nb in notebooks if nb.stem[:2] not in AFTER_ALL],
+                                         budget["notebook_seconds"], args.jobs)]),
+        ("notebooks after all", [pytest + NBVAL + [str(nb.relative_to(ROOT)) for nb in notebooks
+                                                   if nb.stem[:2] in AFTER_ALL]]),
         ("claims and integration", [pytest + ["tests/claims", "tests/integration"]]),
         ("stand-in Hub pass", [[PY, "scripts/hub_smoke.py", "--jobs", str(min(2, args.jobs))]]),
     ]

@@ -280,6 +280,36 @@ def knowledge(rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
+#: The knowledge base written as an advisory's prose (lesson 09's continued pretraining): other words
+#: than the answers', no questions, so what the model learns from it is the facts, not the Q&A format.
+PROSE: dict[str, str] = {
+    "planting_month": "{Crop} is sown in {value}.", "soil": "{Crop} grows best in {value} soil.",
+    "watering": "{Crop} needs water {value}.", "pest": "The {value} is the pest that troubles {crop} most.",
+    "treatment": "Growers fight pests on {crop} with {value}.",
+    "harvest": "{Crop} is ready to pick {value} after sowing.",
+    "spacing": "Rows of {crop} are set {value} apart.", "companion": "{Crop} does well beside {value}.",
+}
+
+
+def knowledge_prose(facts: list[dict[str, Any]], copies: int = 4, seed: int = SEED) -> list[str]:
+    """The facts as advisory notes, one paragraph per crop ("Notes on maize. Maize is sown in
+    March. ..."), ``copies`` paragraphs per crop with the sentences in a fresh order each time."""
+    if copies < 1:
+        raise ValueError(f"copies must be at least 1, got {copies}")
+    rng = random.Random(seed)
+    by_crop: dict[str, list[dict[str, Any]]] = {}
+    for f in facts:
+        by_crop.setdefault(f["crop"], []).append(f)
+    docs = []
+    for _ in range(copies):
+        for crop, rows in by_crop.items():
+            rows = rows[:]
+            rng.shuffle(rows)
+            docs.append(f"Notes on {crop}. " + " ".join(
+                PROSE[r["relation"]].format(Crop=crop.capitalize(), crop=crop, value=r["value"]) for r in rows))
+    return docs
+
+
 def _question(template: str, crop: str) -> str:
     q = template.format(crop=crop)
     return q[0].upper() + q[1:]

@@ -21,7 +21,7 @@ from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from trl import RewardConfig, RewardTrainer
 
-from course_utils import cache, data, devices, profiles, sft
+from course_utils import cache, chat, data, devices, generation, judges, profiles, sft
 from course_utils.configs import Recipe
 from course_utils.rlhf.common import pad, quiet, trainer_args
 
@@ -227,6 +227,29 @@ def default_recipe() -> RewardRecipe:
     cfg = profiles.get_profile(verbose=False).lesson("06")
     return RewardRecipe(steps=cfg.rm_steps, batch_size=cfg.rm_batch_size, learning_rate=cfg.rm_lr,
                         max_length=cfg.max_length, seed=cfg.seed)
+
+
+def best_of_n(policy, tokenizer, rm, rows: Sequence[Mapping[str, Any]], n: int = 4, *, max_new_tokens: int = 24,
+              seed: int = 0, batch_size: int = 64) -> dict[str, Any]:
+    """Reward-model best-of-n: sample ``n`` answers per question (temperature 1) and keep the one
+    the reward model scores highest. No training: alignment paid for at inference time, ``n``
+    times the generation. Returns the judges' metrics of the kept answers, ``answers``, and
+    ``single``: the metrics of the first sample alone (what one sampled answer scores)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1 answer per question, got {n}")
+    rows = list(rows)
+    if not rows:
+        raise ValueError("best_of_n needs at least one question row")
+    prompts = [chat.format_prompt(judges.question_of(r)) for r in rows]
+    torch.manual_seed(seed)
+    samples = [generation.answer(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                 do_sample=True) for _ in range(n)]
+    scores = torch.stack([score(rm, tokenizer, prompts, s) for s in samples])  # (n, questions)
+    best = scores.argmax(0).tolist()
+    answers = [samples[b][i] for i, b in enumerate(best)]
+    single = judges.evaluate_answers(rows, samples[0], n_samples=0)
+    return {**judges.evaluate_answers(rows, answers, n_samples=0), "answers": answers,
+            "single": {k: single[k] for k in ("judge_score", "task_accuracy", "safe_rate", "format_rate", "n")}}
 
 
 def load_reward_model(recipe: Mapping[str, Any] | None = None, *, retrain: bool = False, verbose: bool = True):

@@ -28,7 +28,7 @@ from tokenizers import models as tm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from trl import GRPOConfig, GRPOTrainer
 
-from course_utils import chat, colab, devices, encoders, hardware, memory, models, profiles, quant, sft
+from course_utils import chat, colab, devices, encoders, hardware, manifest, memory, models, profiles, quant, sft
 from course_utils.evaluation import evaluate, sampled_reward_and_kl
 from course_utils.generation import answer, answer_questions, continue_text, sample
 from course_utils.rlhf import common, dpo, ppo, reward
@@ -360,4 +360,4 @@ def test_readme_t4_estimate_is_what_the_estimator_prints():
     table = mod.table()
     assert table in (root / "README.md").read_text(), "run `python scripts/t4_estimate.py` and paste it into README.md"
     rows = [r for r in table.splitlines() if r.startswith("| 0")]
-    assert [r.split("|")[1].strip() for r in rows] == [f"{i:02d}" for i in range(9)]
+    assert [r.split("|")[1].strip() for r in rows] == [les.number for les in manifest.LESSONS]
