@@ -115,6 +115,17 @@ def answer(model, tokenizer, prompts: Iterable[str], *, max_new_tokens: int = 24
     return answers
 
 
+def sample_answers(model, tokenizer, prompts: Sequence[str], k: int, *, seed: int = 0, max_new_tokens: int = 24,
+                   batch_size: int = 64) -> list[list[str]]:
+    """``k`` sampled answers (temperature 1) to each chat-formatted prompt, seeded: ``out[j][i]`` is
+    prompt i's j-th answer. What on-policy pairs (lesson 08) and best-of-n (lesson 09) choose from."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1 answer per prompt, got {k}")
+    torch.manual_seed(seed)
+    return [answer(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, do_sample=True)
+            for _ in range(k)]
+
+
 def answer_questions(model, tokenizer, questions: Iterable[str], **kwargs) -> list[str]:
     """:func:`answer` for raw questions (each put in the course's chat format first)."""
     return answer(model, tokenizer, [chat.format_prompt(str(q)) for q in questions], **kwargs)

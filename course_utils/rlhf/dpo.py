@@ -93,9 +93,8 @@ def on_policy_pairs(model, tokenizer, rows: Sequence[dict[str, Any]], k: int = 4
     if not rows:
         raise ValueError("on_policy_pairs needs at least one question row (e.g. data.load_rows('rl_prompts', 'train'))")
     prompts = [chat.format_prompt(judges.question_of(r)) for r in rows]
-    torch.manual_seed(seed)
-    samples = [generation.answer(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                 do_sample=True) for _ in range(k)]
+    samples = generation.sample_answers(model, tokenizer, prompts, k, seed=seed, max_new_tokens=max_new_tokens,
+                                        batch_size=batch_size)
     pairs, n_pass, n_some_pass = [], 0, 0
     for i, row in enumerate(rows):
         answers = [s[i] for s in samples]

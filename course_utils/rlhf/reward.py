@@ -241,9 +241,8 @@ def best_of_n(policy, tokenizer, rm, rows: Sequence[Mapping[str, Any]], n: int =
     if not rows:
         raise ValueError("best_of_n needs at least one question row")
     prompts = [chat.format_prompt(judges.question_of(r)) for r in rows]
-    torch.manual_seed(seed)
-    samples = [generation.answer(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                 do_sample=True) for _ in range(n)]
+    samples = generation.sample_answers(policy, tokenizer, prompts, n, seed=seed, max_new_tokens=max_new_tokens,
+                                        batch_size=batch_size)
     scores = torch.stack([score(rm, tokenizer, prompts, s) for s in samples])  # (n, questions)
     best = scores.argmax(0).tolist()
     answers = [samples[b][i] for i, b in enumerate(best)]

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
-from course_utils import rag, report, results
+from course_utils import generation, rag, report, results
 from course_utils.datagen import agri
+from course_utils.rlhf import reward
 
 
 class FakeEncoder:
@@ -95,3 +96,18 @@ def test_course_table_reads_the_records_and_names_a_missing_one(tmp_path, monkey
     _write(tmp_path, "08_dpo", {"dpo": {"n_eval": 240}})
     with pytest.raises(results.ResultsError, match="no 'dpo.task_accuracy_after'"):
         report.course_table(lessons=["08_dpo"])
+
+
+def test_best_of_n_keeps_the_answer_the_reward_model_scores_highest(monkeypatch):
+    rows = [{"prompt": "When should I plant maize?", "crop": "maize", "relation": "planting_month", "value": "March"},
+            {"prompt": "When should I plant rice?", "crop": "rice", "relation": "planting_month", "value": "May"}]
+    draws = iter([["Plant maize in June.", "Plant rice in May."], ["Plant maize in March.", "Plant rice in July."]])
+    monkeypatch.setattr(generation, "answer", lambda *a, **k: next(draws))
+    # the stand-in reward model likes answers that name March or May
+    monkeypatch.setattr(reward, "score", lambda rm, tok, prompts, answers: torch.tensor(
+        [float("March" in a or "May" in a) for a in answers]))
+    out = reward.best_of_n(None, None, None, rows, n=2)
+    assert out["answers"] == ["Plant maize in March.", "Plant rice in May."]
+    assert out["task_accuracy"] == 1.0 and out["single"]["task_accuracy"] == 0.5
+    with pytest.raises(ValueError, match="at least 1 answer"):
+        reward.best_of_n(None, None, None, rows, n=0)
