@@ -6,7 +6,8 @@ retriever recall@1 94.2%, recall@5 100%; 24 changed facts (24 held-out questions
 about the others): SFT not updated 4.2% on the changed facts, the SFT model given the new notes
 0.0%, the reader trained on counterfactual notes 45.8% (unchanged 88.9%), fine-tuning on the update
 91.7% (unchanged 74.5%) in about 12 s against about 0.12 s of re-indexing; continued pretraining
-lowered SFT's validation loss after the same steps (0.537 vs 0.638).
+lowered SFT's validation loss after the same 120 steps (0.708 vs 0.870); RAG alone (the base model with
+its note) 0.0% task accuracy and judge score; best-of-4 judge score 0.433 against one sample's 0.271.
 """
 from course_utils.results import metric
 
@@ -35,6 +36,33 @@ def test_a_reader_trained_on_counterfactual_notes_follows_them_and_keeps_the_res
     assert metric(R, "rag.reader") >= 0.8
 
 
+def test_rag_beats_the_fine_tuned_model_on_changed_facts():
+    """Issue 14: the hybrid (retrieval + a reader fine-tuned on notes), re-indexed, against the fine-tuned
+    model that was not retrained."""
+    up = metric(R, "update")
+    rag, ft = up["RAG + SFT, re-indexed"], up["SFT, not updated"]
+    assert rag["changed"] >= ft["changed"] + 0.25, (rag, ft)
+
+
+def test_the_fine_tuned_model_beats_rag_alone_on_behaviour():
+    """The base model handed notes has the fact in front of it but was never taught to answer a question: it
+    continues the text (seed 0: 0.0% task accuracy and judge score, though 88.8% of its replies pass the judges'
+    shape-only format check). Behaviour, the fine-tuned model's, is answering: judge score 0.562."""
+    stages = {s["stage"]: s for s in metric(R, "stages")}
+    alone, sft = stages["RAG alone (base model + notes)"], stages["SFT (full fine-tuning)"]
+    assert sft["judge_score"] >= alone["judge_score"] + 0.3, (sft, alone)
+    assert sft["task_accuracy"] >= alone["task_accuracy"] + 0.5, (sft, alone)
+
+
+def test_the_hybrid_is_about_as_accurate_as_either_on_unchanged_facts():
+    """At least as accurate as RAG alone and as the fine-tuned model on the facts that did not change,
+    up to 5 points (216 questions: a 95% interval is about +-4 points)."""
+    up = metric(R, "update")
+    hybrid = up["RAG + SFT, re-indexed"]["unchanged"]
+    others = {k: up[k]["unchanged"] for k in ("SFT, not updated", "base model + new notes (RAG alone)")}
+    assert hybrid >= max(others.values()) - 0.05, (hybrid, others)
+
+
 def test_fine_tuning_learns_the_update_but_retrieval_updates_far_cheaper():
     up = metric(R, "update")
     ft, rag = up["SFT, fine-tuned on the update"], up["RAG + SFT, re-indexed"]
@@ -57,7 +85,7 @@ def test_best_of_n_beats_one_sample():
 def test_the_course_table_has_every_stage_on_the_same_questions():
     stages = {s["stage"]: s for s in metric(R, "stages")}
     want = {"base model", "SFT (full fine-tuning)", "SFT + rehearsal", "LoRA", "QLoRA", "PPO (from SFT)",
-            "GRPO (from SFT)", "DPO (from SFT)", "RAG + SFT (trained to read)"}
+            "GRPO (from SFT)", "DPO (from SFT)", "RAG + SFT (trained to read)", "RAG alone (base model + notes)"}
     assert want <= set(stages), sorted(want - set(stages))
     assert any(s.startswith("continued pretraining + short SFT") for s in stages), sorted(stages)
     assert all(s["n"] >= 240 for s in stages.values()), {k: s["n"] for k, s in stages.items()}

@@ -31,7 +31,7 @@ def test_course_report_opens_offline_with_every_stage_and_figure():
         browser.close()
     assert not watch.problems, watch.problems
     assert not r["broken"], f"figures that did not load: {r['broken']}"
-    want = {s[0] for s in report.SOURCES} | {"RAG + SFT (trained to read)"}
+    want = {s[0] for s in report.SOURCES} | {"RAG + SFT (trained to read)", "RAG alone (base model + notes)"}
     missing = want - set(r["stages"])
     assert not missing, f"stages missing from the report's table: {sorted(missing)}"
     assert r["imgs"] >= 10, f"only {r['imgs']} figures in the report"
