@@ -93,9 +93,8 @@ def recall_at_k(index: Index, questions: Sequence[str], gold_ids: Sequence[str],
     if len(questions) != len(gold_ids):
         raise ValueError(f"one gold id per question: {len(questions)} questions, {len(gold_ids)} ids")
     top = retrieve(index, questions, max(ks))
-    hits = [[index.ids[j] for j in row].index(g) if g in [index.ids[j] for j in row] else len(row)
-            for row, g in zip(top, gold_ids, strict=True)]
-    return {k: sum(h < k for h in hits) / len(hits) for k in ks}
+    ranked = [[index.ids[j] for j in row] for row in top]
+    return {k: sum(g in r[:k] for r, g in zip(ranked, gold_ids, strict=True)) / len(ranked) for k in ks}
 
 
 def with_context(question: str, notes: Sequence[str]) -> str:
