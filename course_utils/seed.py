@@ -3,11 +3,14 @@
 * The seed is ``$COURSE_SEED`` (default 0). Every lesson reads it through its profile
   (``cfg.seed``), so ``COURSE_SEED=1 make course`` repeats the whole course with another seed
   and the claims can be checked across seeds (``scripts/seed_spread.py``).
-* PyTorch uses ``$COURSE_TORCH_THREADS`` CPU threads (default 1). Float sums depend on how a
-  kernel splits its work across threads, so a thread count that followed the machine's load
-  gave different figures on a busy machine than on an idle one. One thread is also never
-  slowed by other work (threads of a busy CPU spin-wait on each other) and, for the course's
-  small tensors, costs little: see ``make bench``.
+* PyTorch uses ``$COURSE_TORCH_THREADS`` CPU threads, by default every core this process may
+  use: a fixed number for a given machine, never one that follows the load. On the reference
+  machine one thread and two give bit-identical weights, answers and records (lesson 03: all 44
+  figures; ``tests/unit/test_threads.py`` checks training, greedy and sampled generation), so
+  ``make test`` runs two notebooks side by side on one thread each (:func:`threads_per_job`)
+  and a learner's notebook, alone, uses both cores (lesson 03: 428 s on one, 272 s on two).
+  If your machine's kernels do split sums by thread count, ``COURSE_TORCH_THREADS=1`` gives the
+  reference figures' arithmetic.
 """
 from __future__ import annotations
 
@@ -17,7 +20,19 @@ import random
 import numpy as np
 import torch
 
-DEFAULT_THREADS = 1
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_job(jobs: int) -> int:
+    """Threads for each of ``jobs`` runs side by side: the cores shared out, at least one each
+    (more threads than cores would make them spin-wait on each other)."""
+    return max(1, available_cores() // max(1, jobs))
 
 
 def course_seed() -> int:
@@ -29,8 +44,9 @@ def course_seed() -> int:
 
 
 def cpu_threads() -> int:
-    """The number of CPU threads every measured run uses: ``$COURSE_TORCH_THREADS``, else 1."""
-    raw = os.environ.get("COURSE_TORCH_THREADS", str(DEFAULT_THREADS)).strip()
+    """The number of CPU threads every measured run uses: ``$COURSE_TORCH_THREADS``, else every
+    available core."""
+    raw = os.environ.get("COURSE_TORCH_THREADS", str(available_cores())).strip()
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"COURSE_TORCH_THREADS must be a positive integer, got {raw!r} (e.g. COURSE_TORCH_THREADS=1)")
     return int(raw)

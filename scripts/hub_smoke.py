@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import run_course  # noqa: E402
 import standin_hub  # noqa: E402
 
+from course_utils.seed import threads_per_job  # noqa: E402
+
 OUT = ROOT / "build" / "standin"
 
 
@@ -96,6 +98,7 @@ def run_side_by_side(dtypes: list[str], only: str | None, jobs: int) -> list[tup
             return [("(pass)", d, "FAILED (no rows)", 0.0)]
         return [tuple(r) for r in json.loads(out.read_text())]
 
+    os.environ.setdefault("COURSE_TORCH_THREADS", str(threads_per_job(jobs)))  # the cores shared out
     with ThreadPoolExecutor(jobs) as pool:
         return [row for rows in pool.map(one_pass, dtypes) for row in rows]
 

@@ -3,8 +3,9 @@ claim's threshold is set from (issue 10: a claim must hold for every seed, not f
 
 Each seed runs in its own build folder and model cache (``build/seeds/seed<N>/``; the base
 model, which does not depend on the lesson seed, is linked in), so the SFT and reward models
-are trained again with that seed. Seeds may run side by side (``--jobs 2``): PyTorch uses a
-fixed number of threads (``course_utils.seed``), so figures do not depend on the load.
+are trained again with that seed. Seeds may run side by side (``--jobs 2``, the cores shared
+out between them): PyTorch uses a fixed number of threads (``course_utils.seed``), so figures
+do not depend on the load.
 Writes ``build/seeds/spread.md``: one row per figure, one column per seed, then min and max.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from course_utils import paths, results  # noqa: E402
+from course_utils.seed import threads_per_job  # noqa: E402
 
 LESSONS = ["01_pretraining", "02_transfer_learning", "03_full_finetuning", "04_lora", "05_qlora",
            "06_reward_modeling", "07_ppo", "08_dpo"]
@@ -79,6 +81,7 @@ def main() -> int:
     code = 0
     if not args.table_only:
         subprocess.run([sys.executable, "-m", "course_utils.models"], cwd=ROOT, check=True)
+        os.environ.setdefault("COURSE_TORCH_THREADS", str(threads_per_job(args.jobs)))  # the cores shared out
         with ThreadPoolExecutor(args.jobs) as pool:
             code = max(pool.map(lambda s: run_seed(s, args.only), args.seeds))
     table = spread_table(args.seeds)

@@ -2,9 +2,9 @@
 
 Steps: set-up (the only one that may use the network; the Makefile runs it first and passes
 its seconds in), ruff, the base model, the unit tests,
-every notebook under nbval (in ``--jobs`` lanes: each notebook runs on one torch thread, so two
-lanes use two cores without changing a figure; the capstone, which reads every other lesson's
-record, alone after them), the claims and integration tests, and the
+every notebook under nbval (in ``--jobs`` lanes that share the cores out, one torch thread each
+on two cores: the thread count does not change a figure, ``course_utils.seed``; the capstone,
+which reads every other lesson's record, alone after them), the claims and integration tests, and the
 stand-in Hub pass. A failed step does not stop the later ones (one report for everything) but
 makes the exit status non-zero. The seconds of each step go to ``build/bench/suite.json`` and
 are printed against the budget in ``tests/budget.toml``.
@@ -23,6 +23,8 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+
+from course_utils import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
@@ -82,6 +84,9 @@ def run(cmds: list[list[str]], env: dict | None = None) -> bool:
     """Run ``cmds`` side by side in the repository root, their output prefixed by lane number
     when there is more than one; True if all succeeded."""
     procs = []
+    env = dict(os.environ if env is None else env)
+    if "COURSE_TORCH_THREADS" not in os.environ:  # the cores shared out between the lanes
+        env["COURSE_TORCH_THREADS"] = str(seed.threads_per_job(len(cmds)))
     for cmd in cmds:
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, bufsize=1))

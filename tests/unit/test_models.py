@@ -127,12 +127,14 @@ def test_hub_profile_uses_safe_loading(monkeypatch):
 
 def test_thread_count_does_not_follow_the_machine_load(monkeypatch):
     """The figures of a run must not depend on what else the machine is doing (issue 10)."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(3)
     monkeypatch.delenv("COURSE_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(seed, "available_cores", lambda: 2)
     for load in (100.0, 0.0):
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         profiles.get_profile("tiny", verbose=False)
-        assert torch.get_num_threads() == seed.DEFAULT_THREADS
+        assert torch.get_num_threads() == 2  # the machine's cores, whatever the load
+    assert [seed.threads_per_job(j) for j in (1, 2, 3)] == [2, 1, 1]
     monkeypatch.setenv("COURSE_TORCH_THREADS", "2")
     assert seed.fix_threads() == 2 and torch.get_num_threads() == 2
     monkeypatch.setenv("COURSE_TORCH_THREADS", "many")
