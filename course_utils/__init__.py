@@ -29,3 +29,8 @@ _os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 # transformers 5 deprecates in favour of `is_activation_checkpointing`: a red warning under every
 # LoRA cell that the learner can do nothing about. The course never turns checkpointing on.
 _warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+
+# peft's prompt tuning drops the position ids that trl's collator and generate() pass in (its
+# virtual tokens shift every position, so the model counts them itself) and warns each time it
+# does. That is the intended behaviour, not something the learner should fix (lesson 04).
+_warnings.filterwarnings("ignore", message="Position ids are not supported for parameter efficient tuning")

@@ -244,17 +244,31 @@ def few_shot_prompt(shots: list[dict[str, str]], question: str) -> str:
     return turns + chat.format_prompt(question)
 
 
-def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None) -> dict[str, Any]:
-    """The base model prompted with ``k`` solved training examples (same relation, other crops)
-    before each held-out question, graded by the course's judges: the baseline that needs no training."""
+def few_shot_evaluate(model, tokenizer, k: int = 3, n: int | None = None, max_new_tokens: int = 24) -> dict[str, Any]:
+    """The base model prompted with up to ``k`` solved training examples (same relation, other
+    crops) before each held-out question, graded by the course's judges: the baseline that needs
+    no training. A prompt keeps only the shots that leave room for the answer in the model's
+    context window (the tiny model has 128 positions and never saw one beyond them);
+    ``shots_used`` is the mean number kept."""
 
     rows = data.load_rows("instructions", "test", chat_format=False)[:n]
     by_relation: dict[str, list[dict[str, str]]] = {}
     for r in data.load_rows("instructions", "train", chat_format=False):
         by_relation.setdefault(r["relation"], []).append({"question": r["prompt"], "answer": r["completion"]})
-    # shots of the same kind of question (another crop): prompting at its best
-    prompts = [few_shot_prompt(by_relation[r["relation"]][:k], judges.question_of(r)) for r in rows]
-    return judges.evaluate_answers(rows, generation.answer(model, tokenizer, prompts, batch_size=32))
+    window = getattr(model.config, "max_position_embeddings", None) or 10**9
+    prompts, used = [], []
+    for r in rows:  # shots of the same kind of question (another crop): prompting at its best
+        shots = by_relation[r["relation"]][:k]
+        prompt = few_shot_prompt(shots, judges.question_of(r))
+        while shots and len(tokenizer(prompt)["input_ids"]) + max_new_tokens > window:
+            shots = shots[1:]
+            prompt = few_shot_prompt(shots, judges.question_of(r))
+        prompts.append(prompt)
+        used.append(len(shots))
+    out = judges.evaluate_answers(rows, generation.answer(model, tokenizer, prompts, batch_size=32,
+                                                          max_new_tokens=max_new_tokens))
+    out["shots_used"] = sum(used) / max(1, len(used))
+    return out
 
 
 # --------------------------------------------------------------------------- forgetting

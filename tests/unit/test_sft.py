@@ -130,3 +130,18 @@ def test_lora_run_is_built_once_then_read_and_other_settings_are_not_cached(tiny
                           peft_config=sft.lora_config(prof))
     assert sft.save_lora_run(other, prof) is None  # 2 steps, not lesson 04's 3: refused, nothing written
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith("lora-run")] == [folder.name]
+
+
+def test_few_shot_prompts_fit_the_context_window(tiny, monkeypatch):
+    """A prompt keeps only the shots that leave room for the answer: the tiny model has never seen
+    a position beyond its window, so a longer prompt would measure something else."""
+    model, tok = tiny
+    seen = []
+    monkeypatch.setattr(sft.generation, "answer",
+                        lambda m, t, prompts, **kw: seen.extend(prompts) or [""] * len(prompts))
+    out = sft.few_shot_evaluate(model, tok, k=3, n=12, max_new_tokens=16)
+    window = model.config.max_position_embeddings
+    assert all(len(tok(p)["input_ids"]) + 16 <= window for p in seen)
+    assert 0 <= out["shots_used"] < 3  # a 64-position window cannot hold three shots and a question
+    wide = sft.few_shot_evaluate(model, tok, k=1, n=4, max_new_tokens=1)
+    assert wide["shots_used"] <= 1
