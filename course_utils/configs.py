@@ -353,6 +353,7 @@ class Lesson09Config(LessonConfig):
     rag_steps: int               # SFT steps teaching the SFT model to answer from the notes
     rag_lr: float                # learning rate of that run
     counterfactual_share: float  # share of its rows whose notes give a value the model never learned
+    distractor_share: float      # share of the other rows whose notes are about other crops (answer from memory)
     n_changed: int               # facts the "updated advisory" changes
     update_steps: int            # fine-tuning steps teaching the SFT model the changed facts
     update_lr: float             # learning rate of that update
@@ -365,4 +366,4 @@ class Lesson09Config(LessonConfig):
         self._ints("best_of_n", low=2)
         self._ints("seed", low=0)
         self._numbers("cpt_lr", "rag_lr", "update_lr")
-        self._fractions("counterfactual_share")
+        self._fractions("counterfactual_share", "distractor_share")

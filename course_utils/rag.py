@@ -133,26 +133,39 @@ def changed_facts(kb_rows: Sequence[Mapping[str, Any]], n: int, seed: int = 0) -
 
 
 def reading_rows(index: Index, rows: Sequence[Mapping[str, Any]], k: int = 1, *, share: float = 0.5,
-                 seed: int = 0) -> list[dict[str, Any]]:
+                 distractor_share: float = 0.0, seed: int = 0) -> list[dict[str, Any]]:
     """Training rows for a generator that reads its notes: each question with its ``k`` retrieved
-    notes and the gold answer; in a ``share`` of them the question's own fact is given a new value
+    notes and the gold answer. In a ``share`` of them the question's own fact is given a new value
     in the notes and the answer follows the notes (``counterfactual`` True), so memory alone cannot
-    get those rows right. Where retrieval missed the fact, the counterfactual note replaces the first."""
-    if not 0 <= share <= 1:
-        raise ValueError(f"share must be between 0 and 1, got {share}")
+    get those rows right; where retrieval missed the fact, the counterfactual note replaces the
+    first. In a ``distractor_share`` of the others the notes are about other crops (the same
+    relation: the kind of note a retriever gets wrong) and the answer is the gold one
+    (``distractor`` True): a note that does not answer the question is to be ignored, as
+    retrieval-augmented fine-tuning with distractor documents teaches (RAFT, Zhang et al. 2024)."""
+    if not 0 <= share <= 1 or not 0 <= distractor_share <= 1:
+        raise ValueError(f"share and distractor_share must be between 0 and 1, got {share} and {distractor_share}")
     rng = random.Random(seed)
-    top = retrieve(index, [r["prompt"] for r in rows], k)
+    rng_distract = random.Random(f"distractors-{seed}")  # its own draws: share's rows stay as they were
+    top = retrieve(index, [r["prompt"] for r in rows], max(k, 1))
+    by_relation: dict[str, list[int]] = {}
+    for j, fid in enumerate(index.ids):
+        by_relation.setdefault(fid.split("/", 1)[1], []).append(j)
     out = []
     for r, idx in zip(rows, top, strict=True):
         notes, answer, flipped = [index.docs[j] for j in idx], r["gold"], rng.random() < share
+        fid = f"{r['crop']}/{r['relation']}"
         if flipped:
             value = rng.choice([v for v in RELATION_BY_NAME[r["relation"]].values if v != r["value"]])
             answer = answer_for(r["crop"], r["relation"], value)
-            fid = f"{r['crop']}/{r['relation']}"
             ids = [index.ids[j] for j in idx]
             notes = [answer if i == fid else n for i, n in zip(ids, notes, strict=True)] if fid in ids \
                 else [answer, *notes[1:]]
-        out.append({"prompt": with_context(r["prompt"], notes), "completion": answer, "counterfactual": flipped})
+        distract = not flipped and rng_distract.random() < distractor_share
+        if distract:
+            others = [j for j in by_relation.get(r["relation"], []) if index.ids[j] != fid]
+            notes = [index.docs[j] for j in rng_distract.sample(others, min(len(notes), len(others)))]
+        out.append({"prompt": with_context(r["prompt"], notes), "completion": answer, "counterfactual": flipped,
+                    "distractor": distract})
     return out
 
 

@@ -59,6 +59,23 @@ def test_reading_rows_follow_the_notes(index):
         assert r["counterfactual"] == ("March" not in r["completion"])
 
 
+def test_distractor_rows_keep_the_gold_answer_under_another_crops_note(monkeypatch):
+    monkeypatch.setattr(rag, "_embed", _fake_embed)
+    docs = ["Plant maize in March.", "Plant rice in May.", "The best soil for rice is clay soil."]
+    idx = rag.build_index(["maize/planting_month", "rice/planting_month", "rice/soil"], docs, None, None)
+    rows = [{"prompt": "When should I plant maize?", "crop": "maize", "relation": "planting_month", "value": "March",
+             "gold": "Plant maize in March."}] * 30
+    plain = rag.reading_rows(idx, rows, 1, share=0.5, seed=0)
+    mixed = rag.reading_rows(idx, rows, 1, share=0.5, distractor_share=0.5, seed=0)
+    assert [r["counterfactual"] for r in plain] == [r["counterfactual"] for r in mixed]  # the same flips
+    distract = [r for r in mixed if r["distractor"]]
+    assert 0 < len(distract) < 30 and not any(r["counterfactual"] for r in distract)
+    for r in distract:  # another crop's note of the same relation, and the answer the model memorised
+        assert r["prompt"].startswith("Notes: Plant rice in May.") and r["completion"] == "Plant maize in March."
+    with pytest.raises(ValueError, match="distractor_share"):
+        rag.reading_rows(idx, rows, 1, distractor_share=1.5)
+
+
 def test_changed_facts_and_update_rows():
     kb = agri.knowledge(__import__("random").Random(0))
     changes = rag.changed_facts(kb, 5, seed=1)
