@@ -231,7 +231,8 @@ def write_report(target: Path | None = None, rows: Sequence[Stage] | None = None
         parts.append(f"<h2>{html.escape(lesson)}</h2><p class='meta'>{rec.get('seconds')} s, peak memory "
                      f"{rec.get('peak_memory_mb')} MB, written {html.escape(str(rec.get('written_at')))}</p>")
         parts.append(_html_table([["metric", "value"]] + [[k, f"{v:.4g}"] for k, v in shown]))
-        parts += [_img(p) for p in sorted(figures.glob(f"{lesson[:2]}_*.png")) if p != table_png]
+        parts += [_img(p) for p in sorted(figures.glob(f"{lesson[:2]}_*.png"))  # measured figures, not diagrams
+                  if p != table_png and "_diagram_" not in p.stem]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Course report</title>"
                       f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>", encoding="utf-8")
