@@ -5,12 +5,13 @@
   and the claims can be checked across seeds (``scripts/seed_spread.py``).
 * PyTorch uses ``$COURSE_TORCH_THREADS`` CPU threads, by default every core this process may
   use: a fixed number for a given machine, never one that follows the load. On the reference
-  machine one thread and two give bit-identical weights, answers and records (lesson 03: all 44
-  figures; ``tests/unit/test_threads.py`` checks training, greedy and sampled generation), so
-  ``make test`` runs two notebooks side by side on one thread each (:func:`threads_per_job`)
-  and a learner's notebook, alone, uses both cores (lesson 03: 428 s on one, 272 s on two).
-  If your machine's kernels do split sums by thread count, ``COURSE_TORCH_THREADS=1`` gives the
-  reference figures' arithmetic.
+  machine one thread and two wrote the same records for every lesson (2026-12-02: every figure
+  of lessons 00-04 and 06-09 bit-identical; lesson 05's three whole-tensor quantisation errors
+  differ in the seventh significant digit, a sum over a million weights that the threads split),
+  and ``tests/unit/test_threads.py`` checks training, greedy and sampled generation. So
+  ``make test`` runs two notebooks side by side on one thread each (:func:`threads_per_job`) and
+  a learner's notebook, alone, uses both cores (lesson 06: 186 s on one, 125 s on two).
+  ``COURSE_TORCH_THREADS=1`` reproduces the one-thread arithmetic exactly.
 """
 from __future__ import annotations
 
