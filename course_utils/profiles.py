@@ -144,11 +144,11 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
     "09": {  # capstone: continued pretraining, RAG, knowledge that changes, best-of-n, the course table
         "tiny": Lesson09Config(
             cpt_steps=50, cpt_lr=1e-3, cpt_sft_steps=120, k=1, rag_steps=300, rag_lr=1e-3,
-            counterfactual_share=0.5, distractor_share=0.2, n_changed=24, update_steps=60, update_lr=3e-4, best_of_n=4,
+            counterfactual_share=0.5, distractor_share=0.0, n_changed=24, update_steps=60, update_lr=3e-4, best_of_n=4,
             n_eval=240),
         "hub": Lesson09Config(
             cpt_steps=200, cpt_lr=5e-5, cpt_sft_steps=200, k=2, rag_steps=300, rag_lr=2e-5,
-            counterfactual_share=0.5, distractor_share=0.2, n_changed=24, update_steps=100, update_lr=2e-5, best_of_n=4,
+            counterfactual_share=0.5, distractor_share=0.0, n_changed=24, update_steps=100, update_lr=2e-5, best_of_n=4,
             n_eval=240),
     },
 }
