@@ -85,8 +85,9 @@ def run(cmds: list[list[str]], env: dict | None = None) -> bool:
     when there is more than one; True if all succeeded."""
     procs = []
     env = dict(os.environ if env is None else env)
-    if "COURSE_TORCH_THREADS" not in os.environ:  # the cores shared out between the lanes
+    if len(cmds) > 1 and "COURSE_TORCH_THREADS" not in os.environ:  # the cores shared out between the lanes
         env["COURSE_TORCH_THREADS"] = str(seed.threads_per_job(len(cmds)))
+    # a single step keeps the default (every core), or shares them out itself (hub_smoke --jobs)
     for cmd in cmds:
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, bufsize=1))

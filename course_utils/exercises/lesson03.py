@@ -72,7 +72,7 @@ def _reference_step(model, optimizer, batch) -> float:
     out.loss.backward()
     optimizer.step()
     optimizer.zero_grad()
-    return float(out.loss)
+    return out.loss.item()
 
 
 def check_sft_step(sft_step: Callable) -> bool:
@@ -99,7 +99,7 @@ def check_sft_step(sft_step: Callable) -> bool:
             losses.append(want)
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in ours.parameters()):
             return False, "gradients are left over after the step: call optimizer.zero_grad()"
-        diff = max(float((a - b).abs().max()) for a, b in zip(ours.parameters(), ref.parameters(), strict=True))
+        diff = max((a - b).abs().max().item() for a, b in zip(ours.parameters(), ref.parameters(), strict=True))
         if diff > 1e-4:
             return False, f"weights differ from the reference by {diff:.2e} after 3 steps"
         return True, f"3 steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}, same weights as the reference"
@@ -112,18 +112,18 @@ def sft_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) ->
     loss.backward()
     optimizer.step()
     optimizer.zero_grad()
-    return float(loss)
+    return loss.item()
 
 
 def _no_zero_grad(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> float:
     loss = model(**batch).loss
     loss.backward()
     optimizer.step()
-    return float(loss)
+    return loss.item()
 
 
 def _no_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> float:
-    return float(model(**batch).loss)
+    return model(**batch).loss.item()
 
 
 EXERCISES: tuple[Exercise, ...] = (

@@ -71,7 +71,7 @@ def check_lora_layer(make_layer: Callable) -> bool:
             return False, f"A should be (r, in) = (4, 24) and B (out, r) = (12, 4), got {shapes}"
         A = next(p for p in trainable if tuple(p.shape) == (4, 24))
         B = next(p for p in trainable if tuple(p.shape) == (12, 4))
-        if float(A.abs().sum()) == 0:
+        if A.abs().sum().item() == 0:
             return False, "A must start random (only B starts at zero), or B gets no gradient"
         with torch.no_grad():
             B.normal_()
