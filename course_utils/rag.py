@@ -146,7 +146,7 @@ def reading_rows(index: Index, rows: Sequence[Mapping[str, Any]], k: int = 1, *,
         raise ValueError(f"share and distractor_share must be between 0 and 1, got {share} and {distractor_share}")
     rng = random.Random(seed)
     rng_distract = random.Random(f"distractors-{seed}")  # its own draws: share's rows stay as they were
-    top = retrieve(index, [r["prompt"] for r in rows], max(k, 1))
+    top = retrieve(index, [r["prompt"] for r in rows], k)
     by_relation: dict[str, list[int]] = {}
     for j, fid in enumerate(index.ids):
         by_relation.setdefault(fid.split("/", 1)[1], []).append(j)

@@ -104,7 +104,7 @@ def run(cmds: list[list[str]], env: dict | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jobs", type=int, default=min(4, max(1, os.cpu_count() or 1)),
+    ap.add_argument("--jobs", type=int, default=min(4, seed.available_cores()),
                     help="notebook lanes (default: the number of cores, at most 4)")
     ap.add_argument("--skip", nargs="*", default=[], help="steps to leave out (for a local run)")
     ap.add_argument("--setup-seconds", type=float, help="how long the set-up the Makefile ran took")
