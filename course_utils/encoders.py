@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
-from course_utils import devices, paths
+from course_utils import devices, paths, progress
 from course_utils.seed import fix_threads  # the course's one thread rule (seed.py)
 
 try:
@@ -166,8 +166,8 @@ def train_classifier(model: EncoderClassifier, tokenizer, texts: Sequence[str], 
     def collate(rows):
         return tokenizer.pad(rows, return_tensors="pt")
 
-    trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collate,
-                      optimizers=(optimizer, None))
+    trainer = progress.quiet(Trainer(model=model, args=args, train_dataset=ds, data_collator=collate,
+                                     optimizers=(optimizer, None)), "encoder")
     t0 = time.perf_counter()
     fix_threads()
     trainer.train()

@@ -96,6 +96,9 @@ def build_figures(folder: Path | None = None) -> dict:
 def _load_cached(folder: Path, device: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415  +2.0 s on `import course_utils.models` (lesson 00)
 
+    from course_utils import progress  # noqa: PLC0415  imports transformers: as above
+
+    progress.hide_loading_bars()
     cache.check_complete(folder, REQUIRED_FILES, REBUILD_HINT, BaseModelError)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)

@@ -168,6 +168,8 @@ def train(model, train_blocks: torch.Tensor, cfg: PretrainConfig, val_blocks: to
     tokens seen and tokens per second."""
     from transformers import get_cosine_schedule_with_warmup  # noqa: PLC0415  as above, on lesson 00's path
 
+    from course_utils import progress  # noqa: PLC0415  imports transformers' Trainer: as above
+
     if len(train_blocks) == 0:
         raise ValueError("no training blocks: is the corpus empty?")
     if train_blocks.size(1) > model.config.max_position_embeddings:
@@ -195,6 +197,7 @@ def train(model, train_blocks: torch.Tensor, cfg: PretrainConfig, val_blocks: to
     model.train()
     evaluate(0)
     t0, train_seconds = time.perf_counter(), 0.0
+    bar = progress.bar(cfg.steps, "pretraining")
     for step in range(1, cfg.steps + 1):
         idx = torch.randint(len(train_blocks), (cfg.batch_size,), generator=gen)
         x = train_blocks[idx].to(device)
@@ -206,10 +209,14 @@ def train(model, train_blocks: torch.Tensor, cfg: PretrainConfig, val_blocks: to
         opt.zero_grad(set_to_none=True)
         hist["step"].append(step)
         hist["train_loss"].append(loss.item())
+        bar.update()
         if step % eval_every == 0 or step == cfg.steps:
             train_seconds += time.perf_counter() - t0
             evaluate(step)
+            bar.set_postfix(loss=f"{hist['train_loss'][-1]:.3f}", val=f"{hist['val_loss'][-1]:.3f}" if val is not None
+                            else "-", refresh=False)
             t0 = time.perf_counter()
+    bar.close()
     train_seconds += time.perf_counter() - t0
     model.eval()
     hist["tokens_seen"] = cfg.steps * cfg.batch_size * train_blocks.size(1)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from course_utils import devices
 from course_utils.generation import pad  # noqa: F401  (re-exported: reward, dpo and ppo pad with it)
+from course_utils.progress import quiet  # noqa: F401  (re-exported: the trl trainers of lessons 06-08)
 
 
 def trainer_args() -> dict:
@@ -21,14 +21,6 @@ def trainer_args() -> dict:
     no tracking service."""
     return dict(**devices.trainer_precision(), activation_checkpointing=False,
                 save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0)
-
-
-def quiet(trainer):
-    """Stop a ``transformers.Trainer`` from printing every log line (the logs stay in
-    ``trainer.state.log_history``); returns the trainer."""
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    return trainer
 
 
 def fresh_copy(model):

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from course_utils import cache, devices
+from course_utils import cache, devices, progress
 from course_utils.generation import pad, sample
 from course_utils.rlhf.common import (
     entropy_from_logits,
@@ -326,11 +326,15 @@ class PPOTrainer:
 
     def train(self, steps: int | None = None, log_every: int = 0) -> list[dict[str, float]]:
         """Run ``steps`` (default ``config.steps``) PPO steps; print a line every ``log_every``."""
-        for i in range(steps or self.config.steps):
-            s = self.step()
-            if log_every and (i % log_every == 0 or i == (steps or self.config.steps) - 1):
-                print(f"step {s['step']:3d}  score {s['score']:+.3f}  kl {s['kl']:.3f}  "
-                      f"clipfrac {s['clipfrac']:.3f}  entropy {s['entropy']:.3f}  vf_loss {s['vf_loss']:.3f}")
+        n = steps or self.config.steps
+        with progress.bar(n, "PPO") as bar:
+            for i in range(n):
+                s = self.step()
+                bar.update()
+                bar.set_postfix(score=f"{s['score']:+.3f}", kl=f"{s['kl']:.3f}", refresh=False)
+                if log_every and (i % log_every == 0 or i == n - 1):
+                    print(f"step {s['step']:3d}  score {s['score']:+.3f}  kl {s['kl']:.3f}  "
+                          f"clipfrac {s['clipfrac']:.3f}  entropy {s['entropy']:.3f}  vf_loss {s['vf_loss']:.3f}")
         return self.history
 
     def config_dict(self) -> dict:
