@@ -20,11 +20,11 @@ import nbformat
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from course_utils import paths, report, results  # noqa: E402
+from course_utils import notebook_html, paths, report, results  # noqa: E402
+from course_utils.slides.parse import BuildError  # noqa: E402
 
 
 def build_base_model() -> None:
@@ -49,10 +49,10 @@ def execute(path: Path, html: bool = True) -> float:
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
         if html:
-            body, _ = HTMLExporter().from_notebook_node(nb)
-            html_path = paths.build_dir() / "html" / path.with_suffix(".html").name
-            html_path.parent.mkdir(parents=True, exist_ok=True)
-            html_path.write_text(body, encoding="utf-8")
+            try:
+                notebook_html.write_html(nb, paths.build_dir() / "html" / path.with_suffix(".html").name)
+            except BuildError as e:  # the page only: a notebook's own error must not be hidden by it
+                print(f"    no HTML page for {path.name}: {e}", file=sys.stderr)
         shutil.rmtree(sockets, ignore_errors=True)
     return time.time() - t0
 

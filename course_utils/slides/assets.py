@@ -30,10 +30,24 @@ def copy_assets(out: Path, modules: Path) -> None:
     files = {reveal / "reset.css": "reveal/reset.css", reveal / "reveal.css": "reveal/reveal.css",
              reveal / "reveal.js": "reveal/reveal.js", reveal / "theme" / "white.css": "reveal/theme/white.css",
              reveal / "plugin" / "notes.js": "reveal/plugin/notes.js",
-             katex / "katex.min.css": "katex/katex.min.css",
              paths.SLIDES_DIR / "templates" / "course.css": "course.css",
-             modules / "reveal.js" / "LICENSE": "reveal/LICENSE", modules / "katex" / "LICENSE": "katex/LICENSE"}
+             modules / "reveal.js" / "LICENSE": "reveal/LICENSE"}
+    files.update(_katex_files(katex))
+    _copy(files, out)
+
+
+def copy_katex(out: Path, modules: Path) -> None:
+    """Copy KaTeX's stylesheet and fonts to ``out/assets/katex`` (the lessons' HTML pages use them)."""
+    _copy(_katex_files(modules / "katex" / "dist"), out)
+
+
+def _katex_files(katex: Path) -> dict[Path, str]:
+    files = {katex / "katex.min.css": "katex/katex.min.css", katex.parent / "LICENSE": "katex/LICENSE"}
     files.update({f: f"katex/fonts/{f.name}" for f in (katex / "fonts").iterdir()})
+    return files
+
+
+def _copy(files: dict[Path, str], out: Path) -> None:
     for src, rel in files.items():
         if not src.exists():
             raise BuildError(f"{src} is missing: delete slides/node_modules and run `make setup` again")
