@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_utils.exercises import Exercise, close, run_check
+from course_utils.exercises import Exercise, ask, close, run_check, too_few_runs
 
 
 def check_perplexity(perplexity_from_loss: Callable) -> bool:
@@ -108,4 +108,85 @@ EXERCISES: tuple[Exercise, ...] = (
                     lambda logits, t, k, g: sample_next(logits, 1.0, k, g),  # forgets the temperature
                     lambda logits, t, k, g: sample_next(logits, t, None, g),  # forgets top-k
                     lambda logits, t, k, g: 99)),
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+SCALING = {"A": "the largest model reaches the lowest loss: a bigger model learns more from the same tokens",
+           "B": "a smaller model reaches the lowest loss: a bigger one needs more steps to get going",
+           "C": "all about the same (within 0.05): the loss depends on the data, not the model's size"}
+
+
+NOT_THE_USUAL = {"A": "", "B": " This run did not show it: after so few steps a larger model can still be catching up.",
+                 "C": " This run barely showed it: after so few steps every model is still near its start."}
+
+
+def check_predict_scaling(prediction: str | None, scaling: dict[int, tuple[int, float]], tokens: int) -> bool:
+    """Predict, then run: ``scaling`` maps each width to (parameters, validation loss) after ``tokens`` tokens."""
+    runs = sorted(scaling.values())
+    losses = [loss for _, loss in runs]
+    correct = "C" if max(losses) - min(losses) < 0.05 else "A" if losses[-1] == min(losses) else "B"
+    (p_small, l_small), (p_big, l_big) = runs[0], runs[-1]
+    why = (f"from {p_small:,} to {p_big:,} parameters ({p_big / p_small:.1f}x) the validation loss went from "
+           f"{l_small:.2f} to {l_big:.2f}, each model after the same {tokens:,} tokens. A model with more parameters "
+           "has more features to fit the patterns of the text, and each token it reads lowers its loss more: Kaplan "
+           "et al. (2020) measured the loss falling as a smooth power law in the parameters, as long as data and "
+           "steps are not the limit." + NOT_THE_USUAL[correct]
+           + f" The largest model here saw {tokens / p_big:.1f} tokens per parameter; Chinchilla (Hoffmann et al., "
+           "2022) found that for a fixed compute budget parameters and tokens should grow together, "
+           "about 20 tokens per parameter, so 'bigger' pays only with enough data to go with it.")
+    return ask("predict_scaling", prediction, SCALING, correct, why)
+
+
+PERPLEXITY_UNITS = {"A": "the model with the smallest vocabulary", "B": "the model with the largest vocabulary",
+                    "C": "neither can be said: models with different tokenizers cannot be compared"}
+
+
+def check_decide_perplexity_units(answer: str | None, tokens_per_word: dict[str, float]) -> bool:
+    """Decide: per-token perplexity 2.0 (smallest vocabulary) against 4.0 (largest): which model is better?"""
+    (v_small, tpw_small), (v_big, tpw_big) = (min(tokens_per_word.items(), key=lambda kv: int(kv[0])),
+                                              max(tokens_per_word.items(), key=lambda kv: int(kv[0])))
+    word_small, word_big = 2.0 ** tpw_small, 4.0 ** tpw_big
+    correct = "B" if word_big < word_small else "A"
+    why = (f"a perplexity is per token, and the tokens differ: the {v_small}-token vocabulary needed {tpw_small:.2f} "
+           f"tokens per word of the validation text, the {v_big}-token one {tpw_big:.2f}. Losses add up over the "
+           "tokens of a word, so the perplexity per word is the perplexity per token to the power tokens per word: "
+           f"2.0 ** {tpw_small:.2f} = {word_small:.1f} against 4.0 ** {tpw_big:.2f} = {word_big:.1f}, and the "
+           f"{'largest' if correct == 'B' else 'smallest'}-vocabulary model predicts the text better. To compare "
+           "models with different tokenizers, measure the same text in units every tokenizer shares: per word, per "
+           "character or per byte (the GPT-2 paper reports bits per byte or per character on enwik8 and text8).")
+    return ask("decide_perplexity_units", answer, PERPLEXITY_UNITS, correct, why,
+               hints={"A": "A lower perplexity per token says little when the tokens are shorter.",
+                      "B": "Longer tokens are harder to guess, but here not enough to make up for 4.0 per token.",
+                      "C": "They can be compared: on the same text, in units that do not depend on the tokenizer."})
+
+
+TEMPERATURE = {"A": "the higher temperature", "B": "the lower temperature", "C": "about the same (within 0.05)"}
+
+
+def check_experiment_temperature(answer: str | None, runs: dict[float, tuple[float, float]]) -> bool:
+    """Experiment: ``runs`` maps each temperature you tried to (share of distinct words, share of made-up words)."""
+    verdict = too_few_runs("experiment_temperature", answer, runs, TEMPERATURE, "my_temperature")
+    if verdict is not None:
+        return verdict
+    (cold, (d_cold, m_cold)), (hot, (d_hot, m_hot)) = min(runs.items()), max(runs.items())
+    correct = "C" if abs(d_hot - d_cold) <= 0.05 else "A" if d_hot > d_cold else "B"
+    why = (f"at temperature {cold:g} the samples had {d_cold:.0%} distinct words and {m_cold:.0%} made-up ones; at "
+           f"{hot:g}, {d_hot:.0%} and {m_hot:.0%}. Dividing the logits by a temperature below 1 sharpens the softmax "
+           "toward the likeliest token, so different samples repeat the same safe words; above 1 it flattens it, "
+           "and unlikely tokens get a real chance: more variety, then pieces that make no word. Holtzman et al. "
+           "(2020) found the same with GPT-2: low-temperature text degenerates into repetition, high-temperature "
+           "text into incoherence, which is why generation usually runs near 0.7-1.0 with top-k or top-p "
+           "(nucleus) truncation of the unlikely tail." + (" Your two temperatures were too close to show it: try 0.3 "
+                                                         "and 1.5." if correct == "C" else ""))
+    return ask("experiment_temperature", answer, TEMPERATURE, correct, why)
+
+
+EXERCISES += (
+    Exercise("01", "predict_scaling", check_predict_scaling, "A", wrong=("B", "C"), kind="predict",
+             measured=({32: (88832, 6.04), 64: (230912, 5.36), 128: (674816, 4.75)}, 122880)),
+    Exercise("01", "decide_perplexity_units", check_decide_perplexity_units, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("C", "same text"),), measured=({"300": 3.46, "700": 1.86, "1939": 1.21},)),
+    Exercise("01", "experiment_temperature", check_experiment_temperature, "A", wrong=("B", "C"), kind="experiment",
+             measured=({0.5: (0.35, 0.0), 1.5: (0.78, 0.08)},)),
 )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from course_utils import encoders, vision
-from course_utils.exercises import Exercise, run_check
+from course_utils.exercises import Exercise, ask, run_check, too_few_runs
 
 
 def check_freeze_body(freeze_body: Callable) -> bool:
@@ -112,4 +112,77 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("02", "param_groups", check_param_groups, param_groups,
              wrong=(lambda model, body_lr, head_lr: [{"params": list(model.parameters()), "lr": head_lr}],
                     lambda model, body_lr, head_lr: param_groups(model, head_lr, body_lr))),  # swapped rates
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+SCRATCH_TEXT = {"A": "near chance, although it fits its own training questions",
+                "B": "well above chance but below the fine-tuned model: it learns the task, only less well",
+                "C": "close to the fine-tuned model (within 0.1): same architecture, same labels, same steps"}
+
+
+def check_predict_scratch_text(prediction: str | None, scratch_acc: float, scratch_train_acc: float,
+                               finetune_acc: float, n_classes: int) -> bool:
+    """Predict, then run: the scratch encoder's test accuracy on questions in words its training never had."""
+    chance = 1 / n_classes
+    correct = "A" if scratch_acc < chance + 0.1 else "C" if scratch_acc >= finetune_acc - 0.1 else "B"
+    why = (f"the encoder trained from scratch scored {scratch_acc:.1%} on the test questions (chance {chance:.1%}) "
+           f"and {scratch_train_acc:.1%} on its own training questions; the fine-tuned pretrained encoder "
+           f"{finetune_acc:.1%}. "
+           "Starting from random weights, a model can only learn from the words of its few training questions: the "
+           "embeddings of word pieces that occur only in the test questions never receive a gradient and keep their "
+           "random values, so a question in new words looks like noise to it. The pretrained encoder had met those "
+           "words among a billion sentence pairs and already placed 'moisten' near 'irrigate'; with few labels, "
+           "that knowledge is what generalises beyond the labelled words.")
+    return ask("predict_scratch_text", prediction, SCRATCH_TEXT, correct, why)
+
+
+LP_FT = {"A": "it saves compute: the probe does part of the work, so fine-tuning needs fewer steps",
+         "B": "a random head would send large, meaningless gradients into the pretrained body in the first steps",
+         "C": "the probe's weights stay fixed during fine-tuning, so the head cannot overfit the few labels"}
+
+
+def check_decide_lp_ft(answer: str | None) -> bool:
+    """Decide: why fit a linear probe before fine-tuning the whole encoder (LP-FT)?"""
+    why = ("with a random head the first losses are large, and their gradients, passed back through the body, "
+           "reshape the features of the few training questions to suit that random head, while the features of words "
+           "those questions never use stay where they were: the two no longer line up, and questions in new words "
+           "suffer. A head started from the fitted probe is already sensible, so the first gradients are small and "
+           "the body changes only where the task asks. Kumar et al. (2022) called this feature distortion and found "
+           "LP-FT better than plain fine-tuning, most clearly out of distribution; the body's smaller learning rate "
+           "serves the same end.")
+    return ask("decide_lp_ft", answer, LP_FT, "B", why,
+               hints={"A": "The probe costs seconds, but saving steps is not why it is there: the same steps follow.",
+                      "C": "The head keeps training during fine-tuning, at the larger of the two learning rates."})
+
+
+BODY_LR = {"A": "the larger body learning rate scored lower", "B": "the larger body learning rate scored higher",
+           "C": "about the same (within 0.02)"}
+
+
+def check_experiment_body_lr(answer: str | None, runs: dict[float, float]) -> bool:
+    """Experiment: ``runs`` maps each body learning rate you tried to fine-tuning's mean test accuracy."""
+    verdict = too_few_runs("experiment_body_lr", answer, runs, BODY_LR, "my_body_lr")
+    if verdict is not None:
+        return verdict
+    (low, a_low), (high, a_high) = min(runs.items()), max(runs.items())
+    correct = "C" if abs(a_high - a_low) <= 0.02 else "A" if a_high < a_low else "B"
+    tried = ", ".join(f"{lr:g}: {acc:.1%}" for lr, acc in sorted(runs.items()))
+    why = (f"your body learning rates and accuracies were {tried}: from {low:g} to {high:g} the accuracy went from "
+           f"{a_low:.1%} to {a_high:.1%}. The body's rate decides how far the pretrained "
+           "filters move: too large, and the first steps, driven by a random head and a handful of images, overwrite "
+           "the features pretraining found (forgetting, on a small scale); too small, and the body stays what it was, "
+           "so fine-tuning is no better than freezing. In between, the body adapts without being erased, and where "
+           "that lies depends on the data, the steps and the head's rate, which is why practitioners sweep it. "
+           "ULMFiT (Howard and Ruder, 2018) went further, with smaller rates for lower layers.")
+    return ask("experiment_body_lr", answer, BODY_LR, correct, why)
+
+
+EXERCISES += (
+    Exercise("02", "predict_scratch_text", check_predict_scratch_text, "A", wrong=("B", "C"), kind="predict",
+             measured=(0.116, 0.812, 0.613, 8)),
+    Exercise("02", "decide_lp_ft", check_decide_lp_ft, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("C", "keeps training"),)),
+    Exercise("02", "experiment_body_lr", check_experiment_body_lr, "A", wrong=("B", "C"), kind="experiment",
+             measured=({0.001: 0.509, 0.01: 0.534, 0.03: 0.348},)),
 )

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from course_utils.exercises import Exercise, run_check
+from course_utils.exercises import Exercise, ask, run_check, too_few_runs
 
 
 def _tiny_model():
@@ -130,4 +130,67 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("03", "mask_prompt", check_mask_prompt, mask_prompt, wrong=(lambda p, c: (p + c, p + c),)),
     Exercise("03", "completion_loss", check_completion_loss, completion_loss, wrong=(_unshifted_loss,)),
     Exercise("03", "sft_step", check_sft_step, sft_step, wrong=(_no_zero_grad, _no_step)),
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+REHEARSAL = {"A": "about as high as without rehearsal: 150 texts among 3,360 task rows are too few to matter",
+             "B": "much closer to the base model's than without rehearsal",
+             "C": "higher than without rehearsal: the extra texts distract the model"}
+
+
+def check_predict_rehearsal(prediction: str | None, base_ppl: float, full_ppl: float, rehearsal_ppl: float) -> bool:
+    """Predict, then run: general-text perplexity after rehearsal, against full fine-tuning's."""
+    rise = full_ppl - base_ppl
+    taken_back = (full_ppl - rehearsal_ppl) / rise if rise > 0 else 0.0
+    correct = "C" if rehearsal_ppl > full_ppl else "B" if taken_back >= 0.5 else "A"
+    why = (f"general-text perplexity went from {base_ppl:.2f} (base model) to {full_ppl:.2f} after fine-tuning and "
+           f"to {rehearsal_ppl:.2f} with rehearsal, which took back {taken_back:.0%} of the rise. Forgetting is "
+           "the direction of the updates: every batch of task rows pulls the weights toward the task, and a "
+           "batch that also holds general text pulls part of the way back. A few percent of old data is the "
+           "memory replay of continual learning; the cost is the task accuracy you measured beside it.")
+    return ask("predict_rehearsal", prediction, REHEARSAL, correct, why)
+
+
+OVERFITTING = {"A": "train for more epochs: the training loss is still falling",
+               "B": "keep the step with the lowest validation loss, and get more (or more varied) data",
+               "C": "raise the learning rate so the model learns faster"}
+
+
+def check_decide_overfitting(answer: str | None) -> bool:
+    """Decide: the validation loss has stopped falling while the training loss races to zero."""
+    why = ("a training loss far below the validation loss means the model is memorising its few rows. More "
+           "epochs widen that gap, and a higher learning rate gets there sooner and forgets more general text "
+           "besides. Keep the checkpoint with the lowest validation loss (early stopping; Trainer's "
+           "load_best_model_at_end does it) and give the model more, or more varied, examples; weight decay "
+           "helps only at the margin, as the runs above showed.")
+    return ask("decide_overfitting", answer, OVERFITTING, "B", why,
+               hints={"A": "The training loss falling is the symptom, not the goal.",
+                      "C": "A larger step size memorises faster; it does not generalise better."})
+
+
+STEPS = {"A": "the longer run", "B": "the shorter run", "C": "about the same (within 10%)"}
+
+
+def check_experiment_steps(answer: str | None, runs: dict[int, float]) -> bool:
+    """Experiment: ``runs`` maps the steps of each of your runs to its general-text perplexity."""
+    verdict = too_few_runs("experiment_steps", answer, runs, STEPS, "my_steps")
+    if verdict is not None:
+        return verdict
+    (short, p_short), (long, p_long) = min(runs.items()), max(runs.items())
+    correct = "C" if abs(p_long - p_short) <= 0.1 * p_short else "A" if p_long > p_short else "B"
+    why = (f"{short} steps left a general-text perplexity of {p_short:.2f}, {long} steps {p_long:.2f}. Each step "
+           "moves the weights further toward the task, so forgetting grows with the number of steps as well as "
+           "with the learning rate: the full recipe (500 steps) forgot more than any short run. That is why "
+           "fine-tuning recipes for real models use few epochs (1-3) and small rates.")
+    return ask("experiment_steps", answer, STEPS, correct, why)
+
+
+EXERCISES += (
+    Exercise("03", "predict_rehearsal", check_predict_rehearsal, "B", wrong=("A", "C"), kind="predict",
+             measured=(2.10, 19.6, 2.54)),
+    Exercise("03", "decide_overfitting", check_decide_overfitting, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("A", "symptom"),)),
+    Exercise("03", "experiment_steps", check_experiment_steps, "A", wrong=("B", "C"), kind="experiment",
+             measured=({40: 8.0, 160: 18.5},)),
 )

@@ -1,4 +1,5 @@
-"""Lesson 04's exercises (LoRA): counting adapter parameters, the LoRA forward pass, a LoRA layer;
+"""Lesson 04's exercises (LoRA): counting adapter parameters, the LoRA forward pass, a LoRA layer, and
+three questions (LoRA's forgetting, serving many adapters, the rank of full fine-tuning's update);
 each check with its solution and wrong answers."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from course_utils.exercises import Exercise, run_check
+from course_utils.exercises import Exercise, ask, run_check, too_few_runs
 
 
 def check_lora_param_count(lora_param_count: Callable) -> bool:
@@ -128,4 +129,82 @@ EXERCISES: tuple[Exercise, ...] = (
              wrong=(lambda x, W, A, B, alpha, r: x @ W.T + x @ A.T @ B.T,)),  # not scaled by alpha / r
     Exercise("04", "make_layer", check_lora_layer, make_layer,
              wrong=(_RandomB, _Unfrozen, lambda base, r, alpha: base)),
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+FORGETTING = {"A": "lower than full fine-tuning's: LoRA trains only a few percent of the weights, so it forgets less",
+              "B": "about the same as full fine-tuning's (within 25%)",
+              "C": "higher than full fine-tuning's"}
+
+
+def check_predict_forgetting(prediction: str | None, base_ppl: float, full_ppl: float, lora_ppl: float) -> bool:
+    """Predict, then run: LoRA's general-text perplexity against full fine-tuning's."""
+    ratio = lora_ppl / full_ppl
+    correct = "B" if 0.8 <= ratio <= 1.25 else "A" if ratio < 0.8 else "C"
+    here = {"A": "Here LoRA's narrow low-rank window also kept its update off general text.",
+            "B": "Here the two recipes ended up forgetting about as much.",
+            "C": "Here LoRA, with few directions to move, moved them far; 'Where each update acts' below measures "
+                 "how much each update adds to the layers' outputs on general text."}[correct]
+    why = (f"general-text perplexity: base model {base_ppl:.2f}, full fine-tuning {full_ppl:.2f}, LoRA {lora_ppl:.2f} "
+           f"({ratio:.2f}x full fine-tuning's). How many weights train does not set forgetting; how far the update "
+           "moves the outputs on general text does, and lesson 03 showed that grows with the learning rate and the "
+           "number of steps. LoRA's recipe has its own, higher learning rate and its own budget of steps. "
+           f"{here} Biderman et al. (2024), comparing both on 7B models, summarised 'LoRA learns less and forgets "
+           "less': a tendency of the recipes they tuned, not a guarantee of the method.")
+    return ask("predict_forgetting", prediction, FORGETTING, correct, why)
+
+
+SERVING = {"A": "merge each adapter into its own copy of the model: merged models run fastest",
+           "B": "keep one frozen base model in memory and apply each request's adapter on top of it",
+           "C": "merge all 30 adapters into the one base model (W plus the sum of their updates) and serve that"}
+
+
+def check_decide_serving(answer: str | None) -> bool:
+    """Decide: serve 30 customers' LoRA adapters of one 7B base model from one GPU."""
+    why = ("30 merged copies of a 7B model take 30 x about 14 GB in 16 bits, while each adapter is a fraction "
+           "of a percent of the model's size, beside one shared base. Merging is worth it for one task served "
+           "alone, since it removes the side path's extra work; with many tasks that side path (r (d_in + d_out) "
+           "multiply-adds per layer and token) is cheap, and serving systems such as S-LoRA or vLLM's multi-LoRA "
+           "keep one base and batch requests for different adapters together. Summing all 30 updates into one "
+           "model gives every customer the other 29 customers' changes as well: each update was trained alone, on "
+           "the bare base.")
+    return ask("decide_serving", answer, SERVING, "B", why,
+               hints={"A": "Fast, but 30 full copies of the model do not fit on one GPU.",
+                      "C": "The updates were not trained to be added together."})
+
+
+UPDATE_RANK = {"A": "concentrated: at the smaller rank you tried, a rank-r matrix holds far more of it (1.5x or more) "
+                    "than of a random matrix, though not nearly all of it",
+               "B": "spread over all directions like noise: a rank-r matrix holds about as much of it as of a random "
+                    "matrix",
+               "C": "exactly low-rank: the smaller rank you tried already holds nearly all of it (95% or more)"}
+
+
+def check_experiment_update_rank(answer: str | None, runs: dict[int, tuple[float, float]]) -> bool:
+    """Experiment: ``runs`` maps each rank you tried to the shares of full fine-tuning's update and of a
+    random matrix's that the best rank-r matrix holds."""
+    verdict = too_few_runs("experiment_update_rank", answer, runs, UPDATE_RANK, "my_r")
+    if verdict is not None:
+        return verdict
+    (r_lo, (ft_lo, rnd_lo)), (r_hi, (ft_hi, rnd_hi)) = min(runs.items()), max(runs.items())
+    correct = "C" if ft_lo >= 0.95 else "A" if ft_lo >= 1.5 * rnd_lo else "B"
+    why = (f"the best rank-{r_lo} matrix holds {ft_lo:.0%} of full fine-tuning's update and {rnd_lo:.0%} of a random "
+           f"matrix's; at rank {r_hi}, {ft_hi:.0%} and {rnd_hi:.0%}. Full fine-tuning was free to change every "
+           "direction of every matrix, and a random matrix spreads its size over all of them: the further the real "
+           "update's share rises above the random one, the closer the update is to low-rank. That the change "
+           "needed to adapt a model has a low 'intrinsic rank' is the bet of the LoRA paper (Hu et al., 2021, after "
+           "Aghajanyan et al., 2020). It is only approximate: Biderman et al. (2024) found full fine-tuning's "
+           "updates on code and maths to have a rank 10-100x higher than typical LoRA settings, one reason LoRA "
+           "learns less there.")
+    return ask("experiment_update_rank", answer, UPDATE_RANK, correct, why)
+
+
+EXERCISES += (
+    Exercise("04", "predict_forgetting", check_predict_forgetting, "C", wrong=("A", "B"), kind="predict",
+             measured=(2.10, 19.6, 133.3)),
+    Exercise("04", "decide_serving", check_decide_serving, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("A", "do not fit"),)),
+    Exercise("04", "experiment_update_rank", check_experiment_update_rank, "A", wrong=("B", "C"), kind="experiment",
+             measured=({8: (0.50, 0.15), 32: (0.90, 0.47)},)),
 )

@@ -1,5 +1,5 @@
-"""Lesson 07's exercises (PPO): the k3 KL estimate, the clipped objective, GAE; each check with its
-solution and wrong answers."""
+"""Lesson 07's exercises (PPO): the k3 KL estimate, the clipped objective, GAE, and three questions (the judges
+after PPO, reward hacking, sampling temperature); each check with its solution and wrong answers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from course_utils.exercises import Exercise, close, run_check
+from course_utils import evaluation
+from course_utils.exercises import Exercise, ask, close, run_check, too_few_runs
 from course_utils.rlhf import ppo
 
 
@@ -101,4 +102,78 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("07", "gae", check_gae, gae,
              wrong=(lambda r, v, g, lam: [x - y for x, y in zip(r, v, strict=True)],
                     lambda r, v, g, lam: gae(r, v, g, 1.0))),  # ignores lambda
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+JUDGES = {"A": "it rises clearly: what the reward model rewards overlaps with what the judges check",
+          "B": "it falls: PPO chases the reward model's score at the expense of real quality",
+          "C": "it stays within the noise: PPO changes what the reward model sees, not what the judges check"}
+
+
+def check_predict_judges(prediction: str | None, judge_before: float, judge_after: float, rm_before: float,
+                         rm_after: float, n: int) -> bool:
+    """Predict, then run: the judges' score (which PPO never sees) of the main PPO run's answers."""
+    (lo_b, hi_b), (lo_a, hi_a) = evaluation.interval(judge_before, n), evaluation.interval(judge_after, n)
+    correct = "A" if lo_a > hi_b else "B" if hi_a < lo_b else "C"
+    verdict = {"A": "Here the two agreed enough for the judges to see a real gain.",
+               "B": "Here they disagreed: the policy found answers the reward model overrates.",
+               "C": "Here the reward gain did not reach the judges beyond the noise."}[correct]
+    why = (f"the judges' score went from {judge_before:.3f} to {judge_after:.3f} on {n} held-out prompts (95% "
+           f"intervals {lo_b:.2f}-{hi_b:.2f} and {lo_a:.2f}-{hi_a:.2f}), the reward-model score from {rm_before:+.2f} "
+           f"to {rm_after:+.2f}. PPO only ever sees the reward model, so the judges move only as far as the two agree: "
+           "lesson 06's reward model sees the forum's habits (rambling, unsafe tips, insults) well, and wrong facts "
+           f"less well. {verdict} At scale, InstructGPT's labellers preferred the PPO model's answers to the SFT "
+           "model's, with a KL penalty holding the policy near the SFT model, where the reward model is reliable.")
+    return ask("predict_judges", prediction, JUDGES, correct, why)
+
+
+HACKING = {"A": "keep training: the reward is still rising, and the reward is the objective",
+           "B": "go back to an earlier checkpoint, raise the KL coefficient or lower the learning rate, and choose "
+                "runs by an evaluation the policy never optimised (judges, people)",
+           "C": "widen the clip range, so PPO escapes to a better optimum faster"}
+
+
+def check_decide_reward_hacking(answer: str | None) -> bool:
+    """Decide: the reward keeps rising while the KL races up and the answers turn strange."""
+    why = ("a reward that keeps rising while the KL to the reference races up and the answers turn strange is reward "
+           "hacking: the policy has found inputs on which the reward model, a learnt proxy, is wrong. The hacking "
+           "experiment above is this on purpose (no KL penalty, large steps). The leash is the KL penalty and small "
+           "steps, and the referee must be something the policy never optimised: Gao et al. (2022) measured that "
+           "as the KL grows the proxy reward keeps rising while the true reward peaks and then falls.")
+    return ask("decide_reward_hacking", answer, HACKING, "B", why,
+               hints={"A": "The reward model is a proxy: its score rising says only that the policy found what "
+                            "it scores highly.",
+                      "C": "A wider clip lets each update move the policy further, the opposite of a leash."})
+
+
+TEMPERATURE = {"A": "the lower temperature", "B": "the higher temperature", "C": "about the same (within 0.05)"}
+
+
+def check_experiment_temperature(answer: str | None, runs: dict[float, float]) -> bool:
+    """Experiment: ``runs`` maps each sampling temperature you tried to the judges' score of the answers."""
+    verdict = too_few_runs("experiment_temperature", answer, runs, TEMPERATURE, "my_temperature")
+    if verdict is not None:
+        return verdict
+    (cold, s_cold), (hot, s_hot) = min(runs.items()), max(runs.items())
+    correct = "C" if abs(s_hot - s_cold) <= 0.05 else "A" if s_cold > s_hot else "B"
+    here = {"A": "Here the likeliest answers were the better ones, so sampling hotter cost quality.",
+            "B": "Here the hotter samples scored better: the policy's likeliest answers may hide a habit the "
+                 "judges reject; read a few answers of each run.",
+            "C": "Here the two temperatures were too close to tell apart on this many prompts: try 0 against 1.5."}
+    why = (f"at temperature {cold:g} the PPO policy's answers scored {s_cold:.3f} with the judges, at temperature "
+           f"{hot:g} they scored {s_hot:.3f}. Temperature divides the logits before the softmax: below 1 it sharpens "
+           "the distribution toward the likeliest tokens (0 is greedy), above 1 it spreads it over the tail. "
+           f"{here[correct]} PPO samples at temperature 1 while it trains, to explore and because its ratios assume "
+           "the policy's own probabilities, but a deployed model usually answers greedily or at a low temperature.")
+    return ask("experiment_temperature", answer, TEMPERATURE, correct, why)
+
+
+EXERCISES += (
+    Exercise("07", "predict_judges", check_predict_judges, "A", wrong=("B", "C"), kind="predict",
+             measured=(0.579, 0.917, -0.28, 1.52, 240)),
+    Exercise("07", "decide_reward_hacking", check_decide_reward_hacking, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("A", "proxy"),)),
+    Exercise("07", "experiment_temperature", check_experiment_temperature, "A", wrong=("B", "C"), kind="experiment",
+             measured=({0.3: 0.85, 1.0: 0.36},)),
 )

@@ -1,12 +1,13 @@
-"""Lesson 09's exercises (capstone): recall@k, top-k retrieval from embeddings, and deciding where
-knowledge should come from; each check with its solution and wrong answers."""
+"""Lesson 09's exercises (capstone): recall@k, top-k retrieval from embeddings, deciding where knowledge
+should come from, and three questions (following changed facts, a reader that ignores its note, the number
+of notes); each check with its solution and wrong answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
 
-from course_utils.exercises import Exercise, run_check
+from course_utils.exercises import Exercise, ask, run_check, too_few_runs
 
 
 def check_recall_at(fn: Callable[[list[list[str]], list[str], int], float]) -> bool:
@@ -101,4 +102,86 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("09", "decide", check_decide, decide,
              wrong=(lambda s: "fine-tune",),
              feedback=((lambda s: "retrieve", "right."), (lambda s: "nothing", "answer one of"))),
+)
+
+
+# --------------------------------------------------------------------------- questions (issue 16)
+UPDATE = {"A": "the SFT model fine-tuned on the update: training writes the new facts into the weights",
+          "B": "RAG + SFT with the re-indexed notes: the reader copies the new value from its note",
+          "C": "the SFT model handed the new notes: the new value is right there in its prompt"}
+
+
+def check_predict_update(prediction: str | None, fine_tuned: tuple[float, float, float],
+                         rag_reader: tuple[float, float, float], changed_notes: float, n: int) -> bool:
+    """Predict, then run: which way of following changed facts answers the most changed questions right.
+    ``fine_tuned`` and ``rag_reader`` are (accuracy on changed facts, on unchanged facts, update seconds)."""
+    (c_ft, u_ft, s_ft), (c_rag, u_rag, s_rag) = fine_tuned, rag_reader
+    correct = max(zip(("A", "B", "C"), (c_ft, c_rag, changed_notes), strict=True), key=lambda x: x[1])[0]
+    why = (f"on the {n} held-out questions about changed facts, fine-tuning on the update was right on {c_ft:.0%} "
+           f"after {s_ft:.0f} s of training, RAG + SFT on {c_rag:.0%} after {s_rag * 1000:.0f} ms of re-indexing, "
+           f"and the SFT model with the new notes on {changed_notes:.0%}; on the unchanged facts fine-tuning kept "
+           f"{u_ft:.0%} and RAG + SFT {u_rag:.0%}. Fine-tuning overwrites memorised values with gradient steps, and "
+           "every step also moves the other facts (the unchanged rows mixed in only limit the damage); the trained "
+           "reader copies the value from its note where it learnt to trust notes over memory; the SFT model was "
+           "never trained on notes and answers from memory. At scale the costs part further: re-embedding a "
+           "changed note costs the same for any generator, while a training run grows with the model.")
+    return ask("predict_update", prediction, UPDATE, correct, why)
+
+
+STALE = {"A": "re-index the knowledge base: the index must still hold the old note",
+         "B": "train the reader on more notes that contradict its memory (counterfactual notes), so that it "
+              "learns to follow its context",
+         "C": "fine-tune the new value into the weights, and do so after every future change"}
+
+
+def check_decide_stale_answer(answer: str | None) -> bool:
+    """Decide: the retriever returns the updated note, yet the reader answers with the old value."""
+    why = ("the retriever did its job, since the updated note was in the prompt, so the failure is the reader's: "
+           "where its note and its memory disagree, it falls back on what it memorised. A reader learns to prefer "
+           "its context from rows where only the note can be right, which is what the counterfactual rows of this "
+           "lesson are. Longpre et al. (2021) found the same over-reliance on memory in question-answering readers, "
+           "and that training on passages with substituted answers reduces it. Fine-tuning each change in works for "
+           "one fact, at the cost of a training run per change.")
+    return ask("decide_stale_answer", answer, STALE, "B", why,
+               hints={"A": "The retriever returned the updated note: the index already holds the new fact.",
+                      "C": "Every change would cost a training run, the slow route this lesson timed, and the "
+                           "reader would still ignore the next changed note."})
+
+
+NOTES = {"A": "more notes: more chances that the right one is among them",
+         "B": "fewer notes: the extra ones distract the reader", "C": "about the same (within 3 points)"}
+
+
+def check_experiment_notes(answer: str | None, runs: dict[int, float], recall: dict[int, float],
+                           trained_k: int) -> bool:
+    """Experiment: ``runs`` maps each number of notes k you tried to the trained reader's task accuracy
+    (``recall``: the retriever's recall@k; ``trained_k``: the notes per prompt the reader was trained with)."""
+    verdict = too_few_runs("experiment_notes", answer, runs, NOTES, "my_k")
+    if verdict is not None:
+        return verdict
+    (few, a_few), (many, a_many) = min(runs.items()), max(runs.items())
+    correct = "C" if abs(a_many - a_few) <= 0.03 else "A" if a_many > a_few else "B"
+    rec = (f" (recall@{few} {recall[few]:.1%}, recall@{many} {recall[many]:.1%})" if few in recall and many in recall
+           else "")
+    new = (f", and the reader was trained with {trained_k} note(s) per prompt, so a prompt with {many} is new to it"
+           if many > trained_k else "")
+    here = {"A": "Here the extra chances to retrieve the right note were worth more than the distraction.",
+            "B": "Here the extra notes cost more than they added: they are other crops' facts, often with the same "
+                 f"relation{new}.",
+            "C": "Here the gain in recall and the extra distraction roughly cancelled."}[correct]
+    why = (f"with {few} note(s) the reader answered {a_few:.1%} right, with {many}, {a_many:.1%}{rec}. More notes "
+           "raise the chance that the right fact is in the prompt, but where the retriever is usually right at "
+           "k=1 the extra notes are mostly wrong ones, and a small reader may copy from the wrong one. "
+           f"{here} The RAFT paper (Zhang et al., 2024) trains readers with distractor notes for this reason; "
+           "real systems tune k on held-out questions, often with a re-ranker that orders the notes first.")
+    return ask("experiment_notes", answer, NOTES, correct, why)
+
+
+EXERCISES += (
+    Exercise("09", "predict_update", check_predict_update, "A", wrong=("B", "C"), kind="predict",
+             measured=((0.92, 0.75, 18.6), (0.46, 0.88, 0.06), 0.0, 24)),
+    Exercise("09", "decide_stale_answer", check_decide_stale_answer, "B", wrong=("A", "C"), kind="decide",
+             feedback=(("A", "index already holds"),)),
+    Exercise("09", "experiment_notes", check_experiment_notes, "B", wrong=("A", "C"), kind="experiment",
+             measured=({1: 0.88, 3: 0.49}, {1: 0.94, 3: 0.996}, 1)),
 )

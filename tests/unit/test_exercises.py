@@ -31,9 +31,13 @@ def crashes(*args, **kwargs):
     return 1 / 0
 
 
+CODE = [e for e in EXERCISES if e.kind == "code"]
+QUESTIONS = [e for e in EXERCISES if e.kind != "code"]
+
+
 @pytest.mark.parametrize("exercise", EXERCISES, ids=name)
 def test_solution_passes(exercise: Exercise):
-    assert exercise.check(exercise.solution)
+    assert exercise.check(exercise.solution, *exercise.measured)
     assert torch.is_grad_enabled()  # a check leaves autograd on
 
 
@@ -44,22 +48,48 @@ def test_every_check_has_a_wrong_answer(exercise: Exercise):
 
 @pytest.mark.parametrize(("exercise", "answer"), WRONG)
 def test_wrong_answer_fails(exercise: Exercise, answer):
-    assert not exercise.check(answer)
+    assert not exercise.check(answer, *exercise.measured)
     assert torch.is_grad_enabled()
 
 
 @pytest.mark.parametrize(("exercise", "answer", "words"), FEEDBACK)
 def test_wrong_answer_fails_with_feedback(exercise: Exercise, answer, words: str, capsys):
-    assert not exercise.check(answer)
+    assert not exercise.check(answer, *exercise.measured)
     assert words in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("exercise", EXERCISES, ids=name)
+@pytest.mark.parametrize("exercise", CODE, ids=name)
 def test_unfinished_or_crashing_answer_fails_without_raising(exercise: Exercise, capsys):
     assert not exercise.check(not_started)
     assert "not attempted yet" in capsys.readouterr().out
     assert not exercise.check(crashes)
     assert "raised ZeroDivisionError" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("exercise", QUESTIONS, ids=name)
+def test_unanswered_or_malformed_question_fails_with_a_hint(exercise: Exercise, capsys):
+    assert not exercise.check(None, *exercise.measured)
+    assert "not attempted yet" in capsys.readouterr().out
+    assert not exercise.check("?", *exercise.measured)
+    assert "answer with one of" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("exercise", QUESTIONS, ids=name)
+def test_a_question_explains_itself_whatever_the_answer(exercise: Exercise, capsys):
+    exercise.check(exercise.solution, *exercise.measured)
+    right = capsys.readouterr().out
+    for answer in exercise.wrong:
+        exercise.check(answer, *exercise.measured)
+        wrong = capsys.readouterr().out
+        assert len(wrong) > 80 and right.split("correct! ", 1)[-1].strip() in wrong, \
+            "a wrong answer must also get the explanation"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda les: les.number)
+def test_every_lesson_has_the_three_kinds_of_thinking_exercise(lesson):
+    kinds = {e.kind for e in EXERCISES if e.lesson == lesson.number}
+    missing = {"predict", "decide", "experiment"} - kinds
+    assert not missing, f"lesson {lesson.number} has no {', '.join(sorted(missing))} exercise (issue 16)"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda les: les.number)
