@@ -223,13 +223,15 @@ class Lesson04Config(LessonConfig):
     n_ppl_blocks: int            # general-text blocks for the perplexity
     timing_steps: int            # steps timed per model (seconds per step)
     sweep_ranks: list[int]       # ranks of the rank sweep
-    sweep_steps: int             # optimizer steps of each sweep run and of prompt tuning
+    sweep_steps: int             # optimizer steps of each rank-sweep run (course_utils.lora_sweep)
+    prompt_tuning_steps: int     # optimizer steps of prompt tuning
     prompt_tuning_lr: float      # learning rate of prompt tuning
     virtual_tokens: int          # soft-prompt length of prompt tuning (tokens)
     seed: int = 0                # the run's $COURSE_SEED (set by profiles._build)
 
     def __post_init__(self) -> None:
-        self._ints("r", "alpha", "steps", "n_eval", "n_ppl_blocks", "timing_steps", "sweep_steps", "virtual_tokens")
+        self._ints("r", "alpha", "steps", "n_eval", "n_ppl_blocks", "timing_steps", "sweep_steps",
+                   "prompt_tuning_steps", "virtual_tokens")
         self._ints("seed", low=0)
         self._numbers("lr", "prompt_tuning_lr")
         self._int_lists("sweep_ranks")

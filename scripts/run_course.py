@@ -62,6 +62,8 @@ def main() -> int:
     ap.add_argument("--only", help="run just this notebook (name or stem)")
     ap.add_argument("--no-html", action="store_true")
     ap.add_argument("--no-base-model", action="store_true", help="do not build the base model first")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="do not train lesson 04's rank sweep first (the notebook reads the cache, or trains it)")
     args = ap.parse_args()
     notebooks = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
     if args.only:
@@ -73,6 +75,9 @@ def main() -> int:
         shutil.rmtree(paths.results_dir(), ignore_errors=True)
     if not args.no_base_model:
         build_base_model()
+    if any(p.stem == "04_lora" for p in notebooks) and not args.no_sweep:
+        # lesson 04's rank sweep, too long for the lesson itself: trained fresh, read by the notebook
+        subprocess.run([sys.executable, "-m", "course_utils.lora_sweep", "--rebuild"], check=True, cwd=ROOT)
     failed = []
     for path in notebooks:
         print(f"==> {path.name}", flush=True)

@@ -52,7 +52,7 @@ def lesson_work() -> dict[str, dict[str, float]]:
     evals3 = 4 * (s3.n_eval / 64) * 24  # base, 3-shot, full, rehearsal: batches x new tokens
     work["03"] = {"flops": 6 * N * sft_steps * s3.batch_size * sft_tok, "decode": evals3}
     s4 = size["04"]
-    lora_steps = s4.steps + (len(s4.sweep_ranks) + 1) * s4.sweep_steps
+    lora_steps = s4.steps + len(s4.sweep_ranks) * s4.sweep_steps + s4.prompt_tuning_steps  # with the sweep's script
     work["04"] = {"flops": 4 * N * lora_steps * s3.batch_size * sft_tok,
                   "decode": (2 + len(s4.sweep_ranks)) * (s4.n_eval / 64) * 24}
     work["05"] = {"flops": 2 * 4 * N * s4.steps * s3.batch_size * sft_tok,

@@ -1,7 +1,8 @@
 """`make test`: every step of the test suite, timed, with the notebooks in parallel lanes.
 
 Steps: set-up (the only one that may use the network; the Makefile runs it first and passes
-its seconds in), ruff, the base model, the unit tests,
+its seconds in), ruff, the base model, the unit tests, lesson 04's LoRA rank sweep (trained fresh
+before the notebooks: it does not fit in the lesson's time, course_utils.lora_sweep),
 every notebook under nbval (in ``--jobs`` lanes that share the cores out, one torch thread each
 on two cores: the thread count does not change a figure, ``course_utils.seed``; the capstone,
 which reads every other lesson's record, alone after them), the claims and integration tests, and the
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         ("ruff", [[str(VENV / "bin" / "ruff"), "check", "."]]),
         ("base model", [[PY, "-m", "course_utils.models"]]),
         ("unit tests", [pytest + ["tests/unit"]]),
+        # lesson 04's rank sweep at LoRA's own budget: trained fresh here, read by notebook 04 (issue 13)
+        ("LoRA rank sweep", [[PY, "-m", "course_utils.lora_sweep", "--rebuild"]]),
         ("notebooks", [pytest + NBVAL + [str(nb.relative_to(ROOT)) for nb in lane]
                        for lane in lanes([nb for nb in notebooks if nb.stem[:2] not in AFTER_ALL],
                                          budget["notebook_seconds"], args.jobs)]),

@@ -1,0 +1,117 @@
+"""Lesson 04's LoRA rank sweep at LoRA's own converged budget (issue 13).
+
+Each rank trains as long as the lesson's main LoRA run (at 100 steps no rank had begun to answer),
+which does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
+before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
+the model cache; a learner who opens the notebook without it trains it there (a few minutes on a
+CPU). Every rank keeps its adapter, so the lesson can load two of them on one base model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import LoraConfig
+
+from course_utils import cache, data, evaluation, lora, models, profiles, sft
+from course_utils import seed as seed_mod
+
+SWEEP_FILE = "sweep.json"
+HINT = "run `python -m course_utils.lora_sweep --rebuild` (make test and make course run it)"
+
+
+class SweepCacheError(cache.CacheError):
+    """The cached rank sweep is missing, incomplete or unreadable."""
+
+
+def rank_config(r: int, profile=None) -> LoraConfig:
+    """LoRA at rank ``r`` with alpha = 2r (so alpha / r is the same for every rank) on the lesson's targets."""
+    cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
+    return LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=0.0, target_modules=list(cfg.target_modules),
+                      task_type="CAUSAL_LM")
+
+
+def settings(profile=None) -> dict[str, Any]:
+    """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks and the evaluation."""
+    profile = profile or profiles.get_profile(verbose=False)
+    cfg = profile.lesson("04")
+    return {"recipe": {**dict(sft.lora_recipe(profile)), "steps": cfg.sweep_steps},
+            "ranks": list(cfg.sweep_ranks), "targets": sorted(cfg.target_modules), "alpha": "2r",
+            "n_eval": cfg.n_eval, "n_ppl_blocks": cfg.n_ppl_blocks}
+
+
+def cache_path(profile=None) -> Path:
+    """Where the sweep of this base model, data and settings is (or would be) cached."""
+    profile = profile or profiles.get_profile(verbose=False)
+    base, _ = models.load_base_model(profile)
+    return cache.folder_for("lora-sweep", {"v": 1, "base": cache.fingerprint(base),
+                                           "data": cache.file_hash(data.path_of("instructions", "train")),
+                                           **settings(profile)})
+
+
+def _required(profile) -> list[str]:
+    return [SWEEP_FILE] + [f"rank{r}/adapter_model.safetensors" for r in profile.lesson("04").sweep_ranks]
+
+
+def _train(profile, folder: Path) -> None:
+    s = settings(profile)
+    recipe = s["recipe"]
+    _, tokenizer = models.load_base_model(profile)
+    ranks = {}
+    for r in s["ranks"]:
+        model, _ = models.load_base_model(profile)
+        seed_mod.seed_everything(recipe["seed"])
+        run = sft.train_sft(model, tokenizer, sft.sft_dataset("train"), peft_config=rank_config(r, profile), **recipe)
+        ev = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64,
+                                 perplexity_blocks=s["n_ppl_blocks"])
+        run.model.save_pretrained(folder / f"rank{r}", safe_serialization=True)
+        ranks[str(r)] = {"trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": ev["task_accuracy"],
+                         "general_perplexity": ev["general_perplexity"], "train_seconds": run.train_seconds}
+        print(f"r={r:3d}: task accuracy {ev['task_accuracy']:.1%}, general-text perplexity "
+              f"{ev['general_perplexity']:.1f}, {run.train_seconds:.0f} s", flush=True)
+    (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "torch_threads": torch.get_num_threads()},
+                                                indent=2, sort_keys=True) + "\n")
+
+
+def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
+    """The sweep: its settings and, per rank (a string key), trainable parameters, task accuracy,
+    general-text perplexity and training seconds. Trained on first call (or with ``rebuild``) and cached."""
+    profile = profile or profiles.get_profile(verbose=False)
+    folder = cache_path(profile)
+    if rebuild and folder.exists():
+        with cache.lock(folder):
+            shutil.rmtree(folder)
+    cache.get_or_build(folder, lambda tmp: _train(profile, tmp), _required(profile), HINT,
+                       log=print, what="LoRA rank sweep", error=SweepCacheError)
+    try:
+        return json.loads((folder / SWEEP_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise SweepCacheError(f"the cached rank sweep {folder} could not be read ({e}); {HINT}") from e
+
+
+def adapter_dir(r: int, profile=None) -> Path:
+    """The saved adapter of rank ``r`` (for ``PeftModel.from_pretrained``)."""
+    folder = cache_path(profile) / f"rank{r}"
+    if not folder.is_dir():
+        raise SweepCacheError(f"no adapter of rank {r} in {folder.parent}; {HINT}")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Train (if missing) and print lesson 04's LoRA rank sweep.")
+    ap.add_argument("--rebuild", action="store_true", help="train it again even if it is cached (make test does)")
+    args = ap.parse_args(argv)
+    sweep = load(rebuild=args.rebuild)
+    print(f"LoRA rank sweep, {sweep['recipe']['steps']} steps each, lr {sweep['recipe']['lr']:g}, alpha = 2r:")
+    for r, row in sorted(sweep["ranks"].items(), key=lambda kv: int(kv[0])):
+        print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, task accuracy {row['task_accuracy']:.1%}, "
+              f"general-text perplexity {row['general_perplexity']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
