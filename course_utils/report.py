@@ -78,14 +78,16 @@ SOURCES: tuple[tuple[str, str, str, str, str | int, dict[str, str]], ...] = (
     ("SFT + rehearsal", "03_full_finetuning", "rehearsal", "task_accuracy", "n_eval", {}),
     ("LoRA", "04_lora", "lora", "task_accuracy", "n_eval",
      {"trainable_params": "trainable_params", "train_seconds": "train_seconds", "peak_memory_mb": "peak_memory_mb"}),
-    ("QLoRA", "05_qlora", "qlora", "task_accuracy", "qlora.n_eval", {"train_seconds": "train_seconds"}),
+    ("QLoRA", "05_qlora", "qlora", "task_accuracy", "qlora.n_eval",
+     {"trainable_params": "trainable_params", "train_seconds": "train_seconds", "peak_memory_mb": "peak_memory_mb"}),
     ("PPO (from SFT)", "07_ppo", "ppo", "task_accuracy_after", "n_eval",
-     {"judge_score": "judge_score_after", "format_rate": "format_rate_after", "train_seconds": "seconds"}),
+     {"judge_score": "judge_score_after", "format_rate": "format_rate_after", "train_seconds": "seconds",
+      "trainable_params": "trainable_params"}),
     ("GRPO (from SFT)", "07_ppo", "trl", "task_accuracy_after", "n_eval",
-     {"judge_score": "judge_score_after", "train_seconds": "seconds"}),
+     {"judge_score": "judge_score_after", "train_seconds": "seconds", "trainable_params": "trainable_params"}),
     ("DPO (from SFT)", "08_dpo", "dpo", "task_accuracy_after", "dpo.n_eval",
      {"judge_score": "judge_score_after", "safe_rate": "safe_rate_after", "format_rate": "format_rate_after",
-      "train_seconds": "seconds"}),
+      "train_seconds": "seconds", "trainable_params": "trainable_params"}),
 )
 
 

@@ -39,6 +39,19 @@ def test_qlora_model_is_far_smaller_than_lora():
     assert metric(R, "qlora.footprint_mb") <= 0.5 * metric(R, "lora.footprint_mb")
 
 
+def test_qlora_training_step_saves_only_the_frozen_weights_memory():
+    """Measured tensor by tensor on one step of each: the 4-bit base shrinks the frozen weights to at
+    most half of LoRA's fp32 ones, while the adapters' gradients and optimizer state are the same
+    size (same rank and targets) and the activations stay within a quarter of LoRA's."""
+    q, lo = metric(R, "qlora.memory"), metric(R, "lora.memory")
+    weights = {"qlora": q["weights_mb"], "lora": lo["weights_mb"]}
+    assert weights["qlora"] <= 0.5 * weights["lora"], f"frozen weights MB: {weights}"
+    state = {k: m["gradients_mb"] + m["optimizer_mb"] for k, m in (("qlora", q), ("lora", lo))}
+    assert abs(state["qlora"] - state["lora"]) <= 0.01 * state["lora"], f"gradients + optimizer MB: {state}"
+    assert abs(q["activations_mb"] - lo["activations_mb"]) <= 0.25 * lo["activations_mb"], (q, lo)
+    assert metric(R, "qlora.trainable_params") > 0
+
+
 def test_an_outlier_spoils_absmax_int8():
     assert metric(R, "int8_outlier_relative_error") > 2 * metric(R, "int8_relative_error")
 

@@ -106,3 +106,17 @@ def test_the_course_table_has_every_stage_on_the_same_questions():
     assert any(s.startswith("continued pretraining + short SFT") for s in stages), sorted(stages)
     assert all(s["n"] >= 240 for s in stages.values()), {k: s["n"] for k, s in stages.items()}
     assert all(0 <= s["task_accuracy"] <= 1 for s in stages.values())
+
+
+def test_every_trained_stage_states_its_cost():
+    # trainable parameters as each lesson recorded them: LoRA and QLoRA train the adapters, PPO the policy
+    # and its value model (more than full fine-tuning's one model), GRPO and DPO the whole policy
+    stages = {s["stage"]: s for s in metric(R, "stages")}
+    trained = ("SFT (full fine-tuning)", "LoRA", "QLoRA", "PPO (from SFT)", "GRPO (from SFT)", "DPO (from SFT)")
+    params = {k: stages[k]["trainable_params"] for k in trained}
+    assert all(p for p in params.values()), params
+    full = params["SFT (full fine-tuning)"]
+    assert params["LoRA"] == params["QLoRA"] < 0.1 * full, params
+    assert params["GRPO (from SFT)"] == params["DPO (from SFT)"] == full, params
+    assert params["PPO (from SFT)"] > full, params
+    assert all(stages[k]["peak_memory_mb"] for k in ("SFT (full fine-tuning)", "LoRA", "QLoRA")), stages
