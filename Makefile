@@ -19,7 +19,7 @@ help:
 	@echo "make lab     open JupyterLab on notebooks/"
 	@echo "make bench   time and peak memory of each notebook"
 	@echo "make reproduce  run lesson 03 twice from scratch and compare its records"
-	@echo "make seeds   run lessons 01-08 with seeds 0, 1, 2 -> build/seeds/spread.md (the claims' seed spread)"
+	@echo "make seeds   run lessons 01-08 with seeds 0, 1, 2 -> build/seeds/spread.md, frontier.png (the claims' seed spread)"
 	@echo "make hub-smoke  every notebook in the hub profile's code paths (stand-in Hub cache, smoke sizes, fp16 + bf16)"
 	@echo "make data    regenerate data/ (byte for byte)"
 	@echo "make slides  build the instructor decks into build/slides/"

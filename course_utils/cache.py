@@ -110,3 +110,15 @@ def get_or_build(folder: Path, write: Callable[[Path], None], required: Sequence
                 write_atomically(folder, write, required)
                 built = True
     return check_complete(folder, required, hint, error), built
+
+
+def fresh_with_base_model(folder: Path) -> Path:
+    """Empty ``folder`` and link this cache's base model(s) into it: a cache in which every lesson
+    trains what it teaches, as on a learner's first pass (``make bench``, ``make seeds``). The base
+    model does not depend on the lesson or the seed, so it is shared, not rebuilt."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for base in paths.cache_dir().glob("base-model-*"):
+        (folder / base.name).symlink_to(base.resolve(), target_is_directory=True)
+    return folder
+

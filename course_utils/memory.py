@@ -25,7 +25,7 @@ GPT-2 models, for full fine-tuning and LoRA.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -182,27 +182,27 @@ def _tensor_bytes(tensors, seen: set[int]) -> int:
     return total
 
 
-def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tensor],
-                            optimizer_cls: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
-                            ) -> dict[str, float]:
-    """Measure, in MB, the memory one training step keeps alive, part by part.
+def measure_step_memory(models: Sequence[torch.nn.Module],
+                        loss_fn: Callable[[], torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]],
+                        optimizer_cls: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
+                        ) -> dict[str, float]:
+    """Measure, in MB, the memory one training step keeps alive, part by part, for a method that
+    holds several models (PPO: policy, reference, value and reward model; DPO: policy and reference).
 
-    Weights and buffers are counted from their storages; activations are the tensors autograd
-    saves for backward (caught with ``saved_tensors_hooks``, parameters excluded); gradients
-    and optimizer state are counted after one ``backward`` and ``step``. This counts tensors,
-    not allocator overhead, so it is the same on CPU and GPU. The model is left unchanged
-    (the step is undone).
+    Weights and buffers of every model are counted from their storages (shared ones once);
+    activations are the tensors autograd saves for backward while ``loss_fn()`` runs (caught with
+    ``saved_tensors_hooks``, parameters excluded), plus any tensors it returns beside the loss as
+    kept alive until backward (``(loss, [logits])``); gradients and optimizer state are counted after
+    one ``backward`` and ``step`` of the trainable parameters. This counts tensors, not allocator
+    overhead, so it is the same on CPU and GPU. The models are left unchanged (the step is undone).
     """
-    if "labels" not in batch:
-        raise ValueError("batch needs 'labels' (for a causal LM, a copy of input_ids) to compute a loss")
-    batch = devices.to_device(batch, model)
-    params = [p for p in model.parameters()]
+    params = list(dict.fromkeys(p for m in models for p in m.parameters()))
     trainable = [p for p in params if p.requires_grad]
     if not trainable:
-        raise ValueError("the model has no trainable parameters")
+        raise ValueError("the model(s) have no trainable parameters: nothing to train")
     backup = [p.detach().clone() for p in trainable]
     seen: set[int] = set()
-    weights = _tensor_bytes(list(params) + list(model.buffers()), seen)
+    weights = _tensor_bytes(params + [b for m in models for b in m.buffers()], seen)
     param_ptrs = set(seen)
     saved: list[torch.Tensor] = []
 
@@ -210,12 +210,12 @@ def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tenso
         saved.append(t)
         return t
 
-    model.train()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(**batch)
-    activations = _tensor_bytes([t for t in saved if t.untyped_storage().data_ptr() not in param_ptrs]
-                                + [out.logits], set(param_ptrs))
-    out.loss.backward()
+        out = loss_fn()
+    loss, kept = out if isinstance(out, tuple) else (out, [])
+    activations = _tensor_bytes([t for t in saved if t.untyped_storage().data_ptr() not in param_ptrs] + list(kept),
+                                set(param_ptrs))
+    loss.backward()
     gradients = _tensor_bytes([p.grad for p in trainable], set())
     opt = optimizer_cls(trainable, lr=1e-3)
     opt.step()
@@ -226,8 +226,24 @@ def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tenso
             p.copy_(b)
             p.grad = None
     saved.clear()  # free the activations now (emptied, not deleted: pack still refers to the list)
-    del out, opt
+    del out, loss, kept, opt
     mb = 2**20
     parts = {"weights_mb": weights / mb, "gradients_mb": gradients / mb, "optimizer_mb": optim / mb,
              "activations_mb": activations / mb}
     return {**parts, "total_mb": sum(parts.values())}
+
+
+def measure_training_memory(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                            optimizer_cls: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
+                            ) -> dict[str, float]:
+    """:func:`measure_step_memory` for one model trained on ``batch`` with its own loss (SFT, LoRA):
+    weights, gradients, AdamW state and the activations autograd saves, including the logits."""
+    if "labels" not in batch:
+        raise ValueError("batch needs 'labels' (for a causal LM, a copy of input_ids) to compute a loss")
+    batch = devices.to_device(batch, model)
+    model.train()
+
+    def loss_fn() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        out = model(**batch)
+        return out.loss, [out.logits]  # the logits stay alive until backward: activations too
+    return measure_step_memory([model], loss_fn, optimizer_cls)

@@ -82,12 +82,12 @@ SOURCES: tuple[tuple[str, str, str, str, str | int, dict[str, str]], ...] = (
      {"trainable_params": "trainable_params", "train_seconds": "train_seconds", "peak_memory_mb": "peak_memory_mb"}),
     ("PPO (from SFT)", "07_ppo", "ppo", "task_accuracy_after", "n_eval",
      {"judge_score": "judge_score_after", "format_rate": "format_rate_after", "train_seconds": "seconds",
-      "trainable_params": "trainable_params"}),
+      "trainable_params": "trainable_params", "peak_memory_mb": "peak_memory_mb"}),
     ("GRPO (from SFT)", "07_ppo", "trl", "task_accuracy_after", "n_eval",
      {"judge_score": "judge_score_after", "train_seconds": "seconds", "trainable_params": "trainable_params"}),
     ("DPO (from SFT)", "08_dpo", "dpo", "task_accuracy_after", "dpo.n_eval",
      {"judge_score": "judge_score_after", "safe_rate": "safe_rate_after", "format_rate": "format_rate_after",
-      "train_seconds": "seconds", "trainable_params": "trainable_params"}),
+      "train_seconds": "seconds", "trainable_params": "trainable_params", "peak_memory_mb": "peak_memory_mb"}),
 )
 
 

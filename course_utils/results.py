@@ -164,12 +164,13 @@ def load(lesson: str) -> dict:
     return rec
 
 
-def check_fresh(lesson: str, profile: str | None = None) -> dict:
-    """The record of ``lesson``, if the current notebook made it in ``profile`` (default
-    ``$COURSE_PROFILE`` or tiny); otherwise a clear error naming the notebook to run."""
-    rec = load(lesson)
+def check_fresh(lesson: str, profile: str | None = None, rec: dict | None = None,
+                run: str | None = None) -> dict:
+    """The record of ``lesson`` (or ``rec``), if the current notebook made it in ``profile`` (default
+    ``$COURSE_PROFILE`` or tiny); otherwise a clear error naming the notebook to run (or ``run``)."""
+    rec = load(lesson) if rec is None else rec
     want = profile or os.environ.get("COURSE_PROFILE") or "tiny"
-    run = f"run notebooks/{lesson}.ipynb again (make test and make course run every notebook)"
+    run = run or f"run notebooks/{lesson}.ipynb again (make test and make course run every notebook)"
     nb = notebook_hash(lesson)
     if nb is not None and rec.get("notebook_sha") != nb:
         raise ResultsError(f"the record of {lesson} is stale: notebooks/{lesson}.ipynb changed since it was "
@@ -178,6 +179,32 @@ def check_fresh(lesson: str, profile: str | None = None) -> dict:
         raise ResultsError(f"the record of {lesson} was made in the {rec.get('profile')!r} profile, not "
                            f"{want!r}; {run} with COURSE_PROFILE={want}")
     return rec
+
+
+SEEDS_HINT = "run `make seeds` (or `python scripts/seed_spread.py --only 03_full_finetuning 04_lora 05_qlora`)"
+
+
+def seed_records(lesson: str) -> list[dict]:
+    """The records of ``lesson`` that `make seeds` wrote, one per seed (``build/seeds/seed<N>/``),
+    each checked fresh like the main record: a claim about a mean over seeds reads these."""
+    recs = []
+    for path in sorted((paths.build_dir() / "seeds").glob(f"seed*/results/{_check_name(lesson)}.json")):
+        try:
+            rec = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ResultsError(f"{path} is not valid JSON ({e}); {SEEDS_HINT} again") from e
+        recs.append(check_fresh(lesson, rec=rec, run=f"{SEEDS_HINT} again ({path} is old)"))
+    return recs
+
+
+def metric_of(rec: Mapping, dotted: str) -> Any:
+    """One metric of a record already loaded, by dotted path (see :func:`metric`)."""
+    node: Any = rec["metrics"]
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ResultsError(f"record of seed {rec.get('seed')} has no metric {dotted!r} (missing {part!r})")
+        node = node[part]
+    return node
 
 
 def metric(lesson: str, dotted: str) -> Any:

@@ -1,7 +1,10 @@
 """`make bench`: each notebook's seconds and peak memory (its kernel's resident memory), run
 alone, one after the other, against the budget in ``tests/budget.toml``; the base model's build;
 and the whole test suite's seconds from the last `make test` (``build/bench/suite.json``).
-Each notebook runs in its own process so its peak memory is its own. Figures with a flag for
+Each notebook runs in its own process so its peak memory is its own, in lesson order, in a cache
+that starts with only the base model (``build/bench/cache``): each lesson trains what it teaches
+and reads only what earlier lessons cached, as on a learner's first pass (a warm cache would hide a
+lesson's training: a reward model or a sweep another run left there). Figures with a flag for
 anything over its limit, written to ``build/bench/bench.md``; the exit status is 0 either way
 (a benchmark reports, the tests decide)."""
 from __future__ import annotations
@@ -18,13 +21,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from test_suite import load_budget  # noqa: E402
 
-from course_utils import paths, results  # noqa: E402
+from course_utils import cache, paths, results  # noqa: E402
+
+ENV = dict(os.environ)  # main() points COURSE_CACHE_DIR at the bench's own cache once the base model is built
 
 
 def run(cmd: list[str]) -> tuple[float, float, int]:
     """Wall seconds, peak RSS in MB of the process itself (not of its kernels), return code."""
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.time() - t0, usage.ru_maxrss / 1024, proc.returncode
@@ -57,6 +62,8 @@ def main() -> int:
     except Exception as e:  # the build failed: say so, keep benchmarking
         say(f"    (no base-model record: {e})")
     say()
+    ENV["COURSE_CACHE_DIR"] = str(cache.fresh_with_base_model(paths.build_dir() / "bench" / "cache"))
+    say(f"cache for the notebooks: {ENV['COURSE_CACHE_DIR']} (the base model only: each lesson trains what it teaches)")
     secs, peak, rc = run([sys.executable, "-m", "course_utils.lora_sweep", "--rebuild"])
     say(f"lesson 04's LoRA rank sweep (trained before the notebooks; not in the lesson's budget): {secs:.0f} s, "
         f"peak {peak:.0f} MB, {'ok' if rc == 0 else 'FAILED'}")

@@ -6,17 +6,23 @@ model, which does not depend on the lesson seed, is linked in), so the SFT and r
 are trained again with that seed. Seeds may run side by side (``--jobs 2``, the cores shared
 out between them): PyTorch uses a fixed number of threads (``course_utils.seed``), so figures
 do not depend on the load.
-Writes ``build/seeds/spread.md``: one row per figure, one column per seed, then min and max.
+Writes ``build/seeds/spread.md``: one row per figure, one column per seed, then min and max; and,
+where lessons 03-05 ran, the learning-forgetting frontier over seeds (issue 13): task accuracy
+against general-text perplexity for full fine-tuning, LoRA at each rank and QLoRA, each point a mean
+with its standard deviation, as a table in ``spread.md`` and a figure ``build/seeds/frontier.png``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,6 +77,63 @@ def spread_table(seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def frontier_points(seeds: list[int]) -> dict[str, list[tuple[float, float]]]:
+    """(task accuracy, general-text perplexity) per seed for each method lessons 04 and 05 recorded:
+    full fine-tuning, LoRA r=8 (the lesson's run), the rank sweep's ranks, QLoRA."""
+    points: dict[str, list[tuple[float, float]]] = {}
+
+    def add(label: str, node: dict) -> None:
+        points.setdefault(label, []).append((node["task_accuracy"], node["general_perplexity"]))
+
+    for s in seeds:
+        for lesson in ("04_lora", "05_qlora"):
+            path = seed_dir(s) / "results" / f"{lesson}.json"
+            if not path.exists():
+                continue
+            m = json.loads(path.read_text())["metrics"]
+            if lesson == "04_lora":
+                add("full fine-tuning", m["full"])
+                add("LoRA r=8 (lesson 04)", m["lora"])
+                for r in sorted(m.get("rank_sweep", {}), key=int):
+                    add(f"LoRA r={r} (sweep)", m["rank_sweep"][r])
+            else:
+                add("QLoRA r=8 (lesson 05)", m["qlora"])
+    return points
+
+
+def _mean_sd(xs: list[float]) -> tuple[float, float]:
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def frontier_table(points: dict[str, list[tuple[float, float]]]) -> str:
+    """Markdown: each method's mean and standard deviation over seeds."""
+    lines = ["## The learning-forgetting frontier over seeds", "",
+             "| method | seeds | task accuracy (mean ± sd) | general-text perplexity (mean ± sd) |",
+             "|---|---:|---:|---:|"]
+    for label, pts in points.items():
+        (acc, acc_sd), (ppl, ppl_sd) = _mean_sd([a for a, _ in pts]), _mean_sd([p for _, p in pts])
+        lines.append(f"| {label} | {len(pts)} | {acc:.1%} ± {acc_sd:.1%} | {ppl:,.1f} ± {ppl_sd:,.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_frontier(points: dict[str, list[tuple[float, float]]], target: Path) -> Path:
+    """Accuracy (y) against forgetting (x, log scale): each method's mean with a ±1 sd cross, seeds as dots."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, pts in points.items():
+        (acc, acc_sd), (ppl, ppl_sd) = _mean_sd([a for a, _ in pts]), _mean_sd([p for _, p in pts])
+        bar = ax.errorbar(ppl, acc, xerr=ppl_sd, yerr=acc_sd, fmt="o", capsize=4, label=f"{label} (n={len(pts)})")
+        ax.scatter([p for _, p in pts], [a for a, _ in pts], s=12, alpha=0.4, color=bar[0].get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("general-text perplexity after training (log scale; lower = forgot less)")
+    ax.set_ylabel("held-out task accuracy")
+    ax.set_title("Learning vs forgetting, mean ± sd over seeds")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(target, dpi=120)
+    plt.close(fig)
+    return target
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -87,6 +150,10 @@ def main() -> int:
     table = spread_table(args.seeds)
     target = paths.build_dir() / "seeds" / "spread.md"
     target.parent.mkdir(parents=True, exist_ok=True)
+    points = frontier_points(args.seeds)
+    if points:
+        table += "\n" + frontier_table(points)
+        print(f"-> {plot_frontier(points, target.parent / 'frontier.png')}")
     target.write_text(table)
     print(f"-> {target}")
     return code

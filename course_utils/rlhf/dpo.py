@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from course_utils import chat, devices, generation, judges
+from course_utils import chat, devices, generation, judges, memory
 from course_utils.rlhf.common import completion_logps, quiet, trainer_args
 
 
@@ -51,6 +51,20 @@ def pair_logps(model, tokenizer, rows: Sequence[dict[str, Any]],
     prompts = [r["prompt"] for r in rows]
     return (completion_logps(model, tokenizer, prompts, [r["chosen"] for r in rows], batch_size),
             completion_logps(model, tokenizer, prompts, [r["rejected"] for r in rows], batch_size))
+
+
+def step_memory(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: float = 0.1) -> dict[str, float]:
+    """One DPO step's memory on ``rows`` (a batch of pairs), part by part
+    (:func:`course_utils.memory.measure_step_memory`): the policy's and the frozen reference's
+    weights, the policy's gradients and AdamW state, and the activations of the chosen and
+    rejected answers. Two models, not PPO's four: DPO needs no reward or value model."""
+    prompts = [r["prompt"] for r in rows]
+
+    def loss_fn() -> torch.Tensor:
+        chosen = completion_logps(policy, tokenizer, prompts, [r["chosen"] for r in rows], len(rows), grad=True)
+        rejected = completion_logps(policy, tokenizer, prompts, [r["rejected"] for r in rows], len(rows), grad=True)
+        return dpo_loss(chosen, rejected, *pair_logps(ref, tokenizer, rows, batch_size=len(rows)), beta=beta)["loss"]
+    return memory.measure_step_memory([policy, ref], loss_fn)
 
 
 def preference_eval(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: float = 0.1) -> dict[str, Any]:

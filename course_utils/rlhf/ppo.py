@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from course_utils import cache, devices, progress
+from course_utils import cache, devices, memory, progress
 from course_utils.generation import pad, sample
 from course_utils.rlhf.common import (
     entropy_from_logits,
@@ -274,6 +274,38 @@ class PPOTrainer:
         return Rollout(qr, attn, ctx, mask, logprobs, ref_logprobs, values * mask, scores, rewards,
                        advantages, returns)
 
+    def minibatch_loss(self, ro: Rollout, idx: torch.Tensor):
+        """PPO's loss on the rollout's rows ``idx``: clipped policy loss + ``vf_coef`` * clipped value
+        loss - ``ent_coef`` * entropy. Returns the loss, its three parts, the policy's clip statistics
+        and the value clip fraction."""
+        c = self.config
+        qr, attn, m = ro.query_response[idx], ro.attention_mask[idx], ro.mask[idx]
+        with devices.autocast(self.device):  # fp32 on a CPU; bf16/fp16 compute on a GPU
+            logprobs, logits = forward_response(self.policy, qr, attn, ro.context_len, c.temperature)
+            values = self.value_model(qr, attn)[:, ro.context_len - 1: -1]
+        pg_loss, pg_stats = policy_loss(logprobs, ro.logprobs[idx], ro.advantages[idx], m, c.cliprange)
+        vf_loss, vf_clipfrac = value_loss(values, ro.values[idx], ro.returns[idx], m, c.cliprange_value)
+        entropy = masked_mean(entropy_from_logits(logits), m)
+        loss = pg_loss + c.vf_coef * vf_loss - c.ent_coef * entropy
+        return loss, (pg_loss, vf_loss, entropy), pg_stats, vf_clipfrac
+
+    def step_memory(self, extra_models: Sequence[nn.Module] = ()) -> dict[str, float]:
+        """One PPO update's memory, part by part (:func:`course_utils.memory.measure_step_memory`):
+        the weights of the policy, reference and value model (and ``extra_models``: the reward
+        model, which ``reward_fn`` hides), the trained models' gradients and AdamW state, and one
+        minibatch's activations. It samples a fresh rollout with the random state saved and put
+        back, so training afterwards is unchanged."""
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        state, order = self.generator.get_state(), list(self._order)
+        with torch.random.fork_rng(devices=cuda):
+            ro = self.rollout(self._next_prompts())
+            idx = torch.arange(min(self.config.mini_batch_size, ro.query_response.shape[0]))
+            mem = memory.measure_step_memory([self.policy, self.ref_policy, self.value_model, *extra_models],
+                                             lambda: self.minibatch_loss(ro, idx)[0])
+        self.generator.set_state(state)
+        self._order = order
+        return mem
+
     def update(self, ro: Rollout) -> dict[str, float]:
         """Step 5: ``ppo_epochs`` passes of clipped policy + value updates over minibatches."""
         c = self.config
@@ -284,14 +316,7 @@ class PPOTrainer:
             perm = torch.randperm(n, generator=self.generator)
             for start in range(0, n, c.mini_batch_size):
                 idx = perm[start:start + c.mini_batch_size]
-                qr, attn, m = ro.query_response[idx], ro.attention_mask[idx], ro.mask[idx]
-                with devices.autocast(self.device):  # fp32 on a CPU; bf16/fp16 compute on a GPU
-                    logprobs, logits = forward_response(self.policy, qr, attn, ro.context_len, c.temperature)
-                    values = self.value_model(qr, attn)[:, ro.context_len - 1: -1]
-                pg_loss, pg_stats = policy_loss(logprobs, ro.logprobs[idx], ro.advantages[idx], m, c.cliprange)
-                vf_loss, vf_clipfrac = value_loss(values, ro.values[idx], ro.returns[idx], m, c.cliprange_value)
-                entropy = masked_mean(entropy_from_logits(logits), m)
-                loss = pg_loss + c.vf_coef * vf_loss - c.ent_coef * entropy
+                loss, (pg_loss, vf_loss, entropy), pg_stats, vf_clipfrac = self.minibatch_loss(ro, idx)
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()  # the scaler is a pass-through except under fp16
                 self.scaler.unscale_(self.optimizer)

@@ -13,6 +13,7 @@ and DPO drifted. Seeds 1 and 2 (`make seeds`): judge 0.558 -> 0.858 and 0.583 ->
 70.7% (habits 96-100%), sampled judge 0.258 -> 0.325 and 0.288 -> 0.363.
 """
 
+from course_utils import results
 from course_utils.evaluation import interval
 from course_utils.results import metric
 
@@ -79,3 +80,13 @@ def test_beta_alone_does_not_stop_dpo_on_a_deterministic_pair_and_ipo_stops():
     for beta, t in toy.items():
         assert t["dpo_gap_end"] > t["dpo_gap_half"], (beta, t)
         assert abs(t["ipo_gap_end"] - 1 / (2 * float(beta))) < 0.05, (beta, t)
+
+
+def test_dpo_holds_two_models_where_ppo_holds_four():
+    """Counted tensor by tensor on one step of each (lessons 07 and 08): DPO keeps the policy and the
+    frozen reference, PPO also the value and the reward model, and trains two of its four."""
+    results.check_fresh("07_ppo")
+    d, p = metric(LESSON, "dpo.memory"), metric("07_ppo", "ppo.memory")
+    assert d["weights_mb"] <= 0.6 * p["weights_mb"], f"weights MB: DPO {d['weights_mb']:.1f}, PPO {p['weights_mb']:.1f}"
+    state = {k: m["gradients_mb"] + m["optimizer_mb"] for k, m in (("DPO", d), ("PPO", p))}
+    assert state["DPO"] <= 0.6 * state["PPO"], f"gradients + optimizer MB: {state}"

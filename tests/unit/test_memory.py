@@ -57,6 +57,27 @@ def test_measurement_leaves_the_model_unchanged():
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_a_frozen_second_model_adds_weights_only():
+    """measure_step_memory with a trained and a frozen model (DPO's policy and reference): the frozen
+    one's weights count, its gradients and optimizer state do not; the SFT measure is the same code."""
+    policy, ref = gpt2(), gpt2()
+    ref.requires_grad_(False)
+    ids = torch.randint(0, 2048, (2, 32))
+    alone = memory.measure_training_memory(policy, {"input_ids": ids, "labels": ids})
+
+    def loss_fn():
+        with torch.no_grad():
+            ref_logits = ref(input_ids=ids).logits
+        return (policy(input_ids=ids).logits - ref_logits).pow(2).mean()
+    both = memory.measure_step_memory([policy, ref], loss_fn)
+    assert both["weights_mb"] == pytest.approx(2 * alone["weights_mb"])
+    assert both["gradients_mb"] == pytest.approx(alone["gradients_mb"])
+    assert both["optimizer_mb"] == pytest.approx(alone["optimizer_mb"])
+    assert both["activations_mb"] > 0
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        memory.measure_step_memory([ref], loss_fn)
+
+
 def test_orderings_for_a_7b_model():
     full = memory.estimate_for("Llama-2-7B", "full", seq_len=512, batch_size=1)
     lora = memory.estimate_for("Llama-2-7B", "lora", seq_len=512, batch_size=1)

@@ -6,7 +6,7 @@ import pytest
 import rlhf_toy as toy  # the toy world lives with the tests (tests/unit/rlhf_toy.py)
 import torch
 
-from course_utils import evaluation, generation
+from course_utils import evaluation, generation, memory
 from course_utils.rlhf import common, ppo, reward
 from course_utils.rlhf.ppo import run_ppo
 
@@ -200,6 +200,29 @@ def test_run_ppo_trains_a_copy_and_leaves_the_start_model_alone():
     assert all(torch.equal(a, b) for a, b in zip(before, start.parameters(), strict=True))
     assert all(p.requires_grad for p in start.parameters())  # later lessons can still train a copy
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
+
+
+def test_step_memory_counts_four_models_and_leaves_training_unchanged():
+    tok = toy.toy_tokenizer()
+    rm = reward.make_reward_model(toy.toy_policy(tok, seed=2), tok)
+    cfg = ppo.PPOConfig(steps=2, batch_size=8, mini_batch_size=4, ppo_epochs=1, learning_rate=1e-2, max_new_tokens=4)
+
+    def trainer():
+        torch.manual_seed(0)
+        start = toy.toy_policy(tok, seed=0)
+        return ppo.PPOTrainer(common.fresh_copy(start), start, ppo.value_model_from(rm),
+                              ppo.reward_model_fn(rm, tok.pad_token_id), tok, toy.toy_prompts(8), cfg)
+    def train(t, measure: bool):
+        mem = t.step_memory(extra_models=[rm]) if measure else None
+        torch.manual_seed(1)  # the same global random state for both runs' sampling
+        return t.train(), mem
+    (plain, _), (measured, mem) = train(trainer(), False), train(trainer(), True)
+    assert [h["score"] for h in plain] == [h["score"] for h in measured]  # measuring changed nothing
+    one = memory.measure_training_memory(toy.toy_policy(tok, seed=0), {"input_ids": torch.ones(1, 4, dtype=torch.long),
+                                                                       "labels": torch.ones(1, 4, dtype=torch.long)})
+    assert mem["weights_mb"] > 3 * one["weights_mb"]  # policy, reference, value model, reward model
+    assert mem["gradients_mb"] > 1.5 * one["gradients_mb"]  # policy and value model are trained
+    assert mem["activations_mb"] > 0
 
 
 def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, monkeypatch):

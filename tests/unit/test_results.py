@@ -43,6 +43,26 @@ def test_check_fresh_refuses_stale_or_other_profile_records(build_dir, monkeypat
         results.check_fresh(lesson, "tiny")
 
 
+def test_seed_records_reads_fresh_runs_of_make_seeds_and_refuses_stale_ones(build_dir, monkeypatch):
+    profiles.get_profile("tiny", verbose=False)
+    lesson = "05_qlora"
+    assert results.seed_records(lesson) == []  # `make seeds` has not run: nothing to average
+    for s in (0, 1, 2):
+        monkeypatch.setenv("COURSE_BUILD_DIR", str(build_dir / "seeds" / f"seed{s}"))
+        monkeypatch.setenv("COURSE_SEED", str(s))
+        monkeypatch.setattr(results, "RUN_ID", f"run-{s}")
+        results.record(lesson, {"acc": s / 10})
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(build_dir))
+    recs = results.seed_records(lesson)
+    assert [r["seed"] for r in recs] == [0, 1, 2]
+    assert [results.metric_of(r, "acc") for r in recs] == [0.0, 0.1, 0.2]
+    with pytest.raises(results.ResultsError, match="record of seed 0 has no metric 'nope'"):
+        results.metric_of(recs[0], "nope")
+    monkeypatch.setattr(results, "notebook_hash", lambda name: "edited-notebook")
+    with pytest.raises(results.ResultsError, match="stale.*make seeds"):
+        results.seed_records(lesson)
+
+
 def test_later_records_merge(build_dir):
     results.record("99_demo", {"a": {"x": 1}})
     results.record("99_demo", {"a": {"y": 2}, "b": 3})
