@@ -112,13 +112,19 @@ def get_or_build(folder: Path, write: Callable[[Path], None], required: Sequence
     return check_complete(folder, required, hint, error), built
 
 
-def fresh_with_base_model(folder: Path) -> Path:
-    """Empty ``folder`` and link this cache's base model(s) into it: a cache in which every lesson
-    trains what it teaches, as on a learner's first pass (``make bench``, ``make seeds``). The base
-    model does not depend on the lesson or the seed, so it is shared, not rebuilt."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+def link_base_model(folder: Path) -> Path:
+    """Link this cache's base model(s) into ``folder`` (made if missing): the base model does not
+    depend on the lesson or the seed, so another cache shares it instead of rebuilding it."""
+    folder.mkdir(parents=True, exist_ok=True)
     for base in paths.cache_dir().glob("base-model-*"):
-        (folder / base.name).symlink_to(base.resolve(), target_is_directory=True)
+        link = folder / base.name
+        if not link.exists():
+            link.symlink_to(base.resolve(), target_is_directory=True)
     return folder
 
+
+def fresh_with_base_model(folder: Path) -> Path:
+    """Empty ``folder`` and link the base model into it: a cache in which every lesson trains what
+    it teaches, as on a learner's first pass (``make bench``)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return link_base_model(folder)

@@ -197,25 +197,25 @@ def seed_records(lesson: str) -> list[dict]:
     return recs
 
 
-def metric_of(rec: Mapping, dotted: str) -> Any:
-    """One metric of a record already loaded, by dotted path (see :func:`metric`)."""
-    node: Any = rec["metrics"]
+def _walk(metrics: Mapping, dotted: str, missing: str) -> Any:
+    node: Any = metrics
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ResultsError(f"record of seed {rec.get('seed')} has no metric {dotted!r} (missing {part!r})")
+            raise ResultsError(missing.format(dotted=dotted, part=part))
         node = node[part]
     return node
+
+
+def metric_of(rec: Mapping, dotted: str) -> Any:
+    """One metric of a record already loaded, by dotted path (see :func:`metric`)."""
+    return _walk(rec["metrics"], dotted, f"record of seed {rec.get('seed')} has no metric {{dotted!r}} "
+                                         f"(missing {{part!r}})")
 
 
 def metric(lesson: str, dotted: str) -> Any:
     """One metric by dotted path, e.g. ``metric("04_lora", "lora.task_accuracy")``."""
-    node: Any = load(lesson)["metrics"]
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ResultsError(f"record {lesson!r} has no metric {dotted!r} (missing {part!r}); "
-                               f"the notebook did not record it")
-        node = node[part]
-    return node
+    return _walk(load(lesson)["metrics"], dotted, f"record {lesson!r} has no metric {{dotted!r}} (missing {{part!r}}); "
+                                                 "the notebook did not record it")
 
 
 def _flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:

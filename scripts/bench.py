@@ -23,13 +23,11 @@ from test_suite import load_budget  # noqa: E402
 
 from course_utils import cache, paths, results  # noqa: E402
 
-ENV = dict(os.environ)  # main() points COURSE_CACHE_DIR at the bench's own cache once the base model is built
-
 
 def run(cmd: list[str]) -> tuple[float, float, int]:
     """Wall seconds, peak RSS in MB of the process itself (not of its kernels), return code."""
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.time() - t0, usage.ru_maxrss / 1024, proc.returncode
@@ -62,8 +60,10 @@ def main() -> int:
     except Exception as e:  # the build failed: say so, keep benchmarking
         say(f"    (no base-model record: {e})")
     say()
-    ENV["COURSE_CACHE_DIR"] = str(cache.fresh_with_base_model(paths.build_dir() / "bench" / "cache"))
-    say(f"cache for the notebooks: {ENV['COURSE_CACHE_DIR']} (the base model only: each lesson trains what it teaches)")
+    # from here on every run (the sweep, the notebooks) uses the bench's own cache, the base model linked in
+    os.environ["COURSE_CACHE_DIR"] = str(cache.fresh_with_base_model(paths.build_dir() / "bench" / "cache"))
+    say(f"cache for the notebooks: {os.environ['COURSE_CACHE_DIR']} (the base model only: each lesson trains what "
+        "it teaches)")
     secs, peak, rc = run([sys.executable, "-m", "course_utils.lora_sweep", "--rebuild"])
     say(f"lesson 04's LoRA rank sweep (trained before the notebooks; not in the lesson's budget): {secs:.0f} s, "
         f"peak {peak:.0f} MB, {'ok' if rc == 0 else 'FAILED'}")

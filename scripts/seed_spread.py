@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from course_utils import paths, results  # noqa: E402
+from course_utils import cache, paths, results  # noqa: E402
 from course_utils.seed import threads_per_job  # noqa: E402
 
 LESSONS = ["01_pretraining", "02_transfer_learning", "03_full_finetuning", "04_lora", "05_qlora",
@@ -40,13 +40,8 @@ def seed_dir(seed: int) -> Path:
 def run_seed(seed: int, lessons: list[str]) -> int:
     """Run ``lessons`` with ``COURSE_SEED=seed`` in the seed's own folders; return the exit code."""
     out = seed_dir(seed)
-    cache = out / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    for base in paths.cache_dir().glob("base-model-*"):
-        link = cache / base.name
-        if not link.exists():
-            link.symlink_to(base.resolve(), target_is_directory=True)
-    env = {**os.environ, "COURSE_SEED": str(seed), "COURSE_BUILD_DIR": str(out), "COURSE_CACHE_DIR": str(cache)}
+    seed_cache = cache.link_base_model(out / "cache")  # kept between runs: --only reuses earlier lessons' models
+    env = {**os.environ, "COURSE_SEED": str(seed), "COURSE_BUILD_DIR": str(out), "COURSE_CACHE_DIR": str(seed_cache)}
     code = 0
     with open(out / "run.log", "w") as log:
         for stem in lessons:

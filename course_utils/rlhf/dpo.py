@@ -46,11 +46,12 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
 
 
 def pair_logps(model, tokenizer, rows: Sequence[dict[str, Any]],
-               batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    """log p(chosen | prompt) and log p(rejected | prompt) for every preference pair."""
+               batch_size: int = 16, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(chosen | prompt) and log p(rejected | prompt) for every preference pair (no gradient
+    unless ``grad=True``)."""
     prompts = [r["prompt"] for r in rows]
-    return (completion_logps(model, tokenizer, prompts, [r["chosen"] for r in rows], batch_size),
-            completion_logps(model, tokenizer, prompts, [r["rejected"] for r in rows], batch_size))
+    return (completion_logps(model, tokenizer, prompts, [r["chosen"] for r in rows], batch_size, grad),
+            completion_logps(model, tokenizer, prompts, [r["rejected"] for r in rows], batch_size, grad))
 
 
 def step_memory(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: float = 0.1) -> dict[str, float]:
@@ -58,12 +59,9 @@ def step_memory(policy, ref, tokenizer, rows: Sequence[dict[str, Any]], beta: fl
     (:func:`course_utils.memory.measure_step_memory`): the policy's and the frozen reference's
     weights, the policy's gradients and AdamW state, and the activations of the chosen and
     rejected answers. Two models, not PPO's four: DPO needs no reward or value model."""
-    prompts = [r["prompt"] for r in rows]
-
     def loss_fn() -> torch.Tensor:
-        chosen = completion_logps(policy, tokenizer, prompts, [r["chosen"] for r in rows], len(rows), grad=True)
-        rejected = completion_logps(policy, tokenizer, prompts, [r["rejected"] for r in rows], len(rows), grad=True)
-        return dpo_loss(chosen, rejected, *pair_logps(ref, tokenizer, rows, batch_size=len(rows)), beta=beta)["loss"]
+        return dpo_loss(*pair_logps(policy, tokenizer, rows, len(rows), grad=True),
+                        *pair_logps(ref, tokenizer, rows, len(rows)), beta=beta)["loss"]
     return memory.measure_step_memory([policy, ref], loss_fn)
 
 
