@@ -14,7 +14,10 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,22 @@ def kernel_peak_mb(lesson: str) -> float:
         return float(results.load(lesson).get("peak_memory_mb") or float("nan"))
     except results.ResultsError:
         return float("nan")
+
+
+def cell_seconds(executed: Path) -> list[tuple[float, int, str]]:
+    """Every code cell of an executed notebook as (seconds, cell index, first line), slowest
+    first, from the timing nbclient records in each cell's metadata: where a lesson's time goes."""
+    def at(stamp: str) -> datetime:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    cells = []
+    for i, c in enumerate(nbformat.read(executed, as_version=4).cells):
+        t = c.get("metadata", {}).get("execution", {})
+        if c.cell_type == "code" and "iopub.execute_input" in t and "shell.execute_reply" in t:
+            secs = (at(t["shell.execute_reply"]) - at(t["iopub.execute_input"])).total_seconds()
+            first = next((ln for ln in c.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+            cells.append((secs, i, first[:70]))
+    return sorted(cells, reverse=True)
 
 
 def main() -> int:
@@ -71,6 +90,7 @@ def main() -> int:
     say("| notebook | seconds | peak MB | budget s | |")
     say("|---|---:|---:|---:|---|")
     total, over = 0.0, []
+    slow: dict[str, tuple[float, list]] = {}
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         cmd = [sys.executable, "scripts/run_course.py", "--only", nb.name, "--no-html", "--no-base-model", "--no-sweep"]
         secs, _, rc = run(cmd)
@@ -80,7 +100,17 @@ def main() -> int:
         if flag == "OVER":
             over.append(nb.stem)
         say(f"| {nb.stem} | {secs:.0f} | {peak:.0f} | {limit:.0f} | {flag} |")
+        executed = paths.build_dir() / "notebooks" / nb.name
+        if executed.exists():
+            slow[nb.stem] = (secs, cell_seconds(executed))
     say(f"| all notebooks, one after the other | {total:.0f} | | | |")
+    say()
+    say("Where the time goes: each notebook's slowest cells (seconds, cell index, first line)")
+    for stem, (secs, cells) in slow.items():
+        say(f"    {stem}: {secs:.0f} s in all, {sum(c[0] for c in cells):.0f} s in its {len(cells)} code cells "
+            f"(the rest: kernel start, saving the executed copy)")
+        for c_secs, i, first in cells[:4]:
+            say(f"        {c_secs:6.1f} s  [{i:2d}] {first}")
     say()
     suite = paths.build_dir() / "bench" / "suite.json"
     if suite.exists():

@@ -2,8 +2,11 @@
 import sys
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
 import test_suite  # noqa: E402
 
 
@@ -41,3 +44,17 @@ def test_a_lesson_that_reads_another_ones_cache_shares_its_lane():
     best = min(max(sum(x for i, x in enumerate(c) if m >> i & 1), sum(x for i, x in enumerate(c) if not m >> i & 1))
                for m in range(2 ** len(c)))
     assert max(loads) == best, f"lanes {loads}, the best split has a longest lane of {best}"
+
+
+def test_bench_reads_where_a_notebook_spends_its_time(tmp_path):
+    def cell(src, start, end):
+        c = nbformat.v4.new_code_cell(src)
+        c.metadata["execution"] = {"iopub.execute_input": f"2026-12-07T10:00:{start:06.3f}Z",
+                                   "shell.execute_reply": f"2026-12-07T10:00:{end:06.3f}Z"}
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[cell("# a comment\nfast()", 0, 1.5), nbformat.v4.new_markdown_cell("text"),
+                                         cell("slow()", 2, 12.25), nbformat.v4.new_code_cell("never_run()")])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert bench.cell_seconds(path) == [(10.25, 2, "slow()"), (1.5, 0, "fast()")]
