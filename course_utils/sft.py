@@ -154,13 +154,47 @@ def recipe(profile=None, **overrides: Any) -> SFTRecipe:
     return SFTRecipe(**{**{k: getattr(cfg, k) for k in RECIPE_KEYS}, **overrides})
 
 
+def completion_loss(model, batch: Mapping[str, torch.Tensor],
+                    num_items: int | torch.Tensor | None = None) -> torch.Tensor:
+    """The causal LM loss of ``batch`` (mean cross-entropy over its labelled tokens; -100 elsewhere),
+    the figure ``model(**batch).loss`` gives, with the vocabulary projection applied only where a
+    label is: a course batch labels about a quarter of its positions (the rest is prompt and
+    padding), and projecting every position onto the vocabulary cost about a tenth of a tiny step.
+    ``num_items``: divide the summed loss by it instead (the Trainer's count for the whole batch)."""
+    lm = model.get_base_model() if isinstance(model, PeftModel) else model
+    hidden = lm.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+                              position_ids=batch.get("position_ids")).last_hidden_state  # (B, T, d)
+    targets = batch["labels"][:, 1:]                                   # (B, T-1): position t predicts token t+1
+    keep = targets != -100                                             # (B, T-1)
+    logits = lm.get_output_embeddings()(hidden[:, :-1][keep])          # (n, V): only the labelled positions
+    loss = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
+    return loss / (num_items if num_items is not None else keep.sum())
+
+
+def _plain_lm_head(model) -> bool:
+    """Whether :func:`completion_loss` computes ``model``'s own loss: its logits are the output
+    embedding of the decoder's last hidden state (not a prompt-tuned model, whose virtual tokens
+    its PeftModel adds, nor one whose logits are scaled or capped)."""
+    if isinstance(model, PeftModel):
+        if model.peft_config[model.active_adapter].is_prompt_learning:
+            return False
+        model = model.get_base_model()
+    cfg = model.config
+    return (getattr(cfg, "final_logit_softcapping", None) is None and getattr(cfg, "logit_scale", None) is None
+            and getattr(cfg, "logits_scaling", None) is None and model.get_decoder() is not model)
+
+
 class PlainLossSFTTrainer(SFTTrainer):
     """trl's ``SFTTrainer`` with the model's own loss (mean cross-entropy over the completion
     tokens, the same figure): trl's fused loss also logs entropy and token accuracy, which the
-    course never reads, and made every step of the course's models about 20% slower on a CPU."""
+    course never reads, and made every step of the course's models about 20% slower on a CPU.
+    Training steps compute it with :func:`completion_loss` (logits only where the loss reads them);
+    evaluation, which may want the logits, with the model's own forward."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+        if return_outputs or "labels" not in inputs or not _plain_lm_head(model):
+            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+        return completion_loss(model, inputs, num_items_in_batch)
 
 
 #: Trainer-ready (tokenized, masked) training sets of recent runs, by rows and sequence length:

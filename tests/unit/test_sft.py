@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 from datasets import Dataset
+from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from course_utils import chat, configs, data, models, pretrain, profiles, sft
 
@@ -37,6 +38,34 @@ def test_collate_pads_and_masks(tiny):
     assert bool(((b["attention_mask"] == 0) <= (b["labels"] == -100)).all())  # padding never graded
     with pytest.raises(ValueError, match="no rows"):
         sft.collate(tok, [])
+
+
+def test_completion_loss_is_the_models_own_loss_and_gradient(tiny):
+    model, tok = tiny
+    model = copy.deepcopy(model).train()
+    batch = sft.collate(tok, [dict(r) for r in sft.sft_dataset("train", n=6)], max_length=64)
+    own = model(**batch).loss
+    own.backward()
+    own_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    fast = sft.completion_loss(model, batch)
+    fast.backward()
+    assert torch.allclose(fast, own, atol=1e-6)
+    assert all(torch.allclose(g, p.grad, atol=1e-6) for g, p in zip(own_grads, model.parameters(), strict=True))
+    n = int((batch["labels"][:, 1:] != -100).sum())
+    assert torch.allclose(sft.completion_loss(model, batch, num_items=2 * n), own / 2, atol=1e-6)
+
+
+def test_completion_loss_is_used_only_where_it_is_the_models_loss(tiny):
+    model, _ = tiny
+    assert sft._plain_lm_head(model)
+    lora = get_peft_model(copy.deepcopy(model), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    assert sft._plain_lm_head(lora)  # adapters sit inside the decoder: the same loss
+    prompt_tuned = get_peft_model(copy.deepcopy(model), PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=2))
+    assert not sft._plain_lm_head(prompt_tuned)  # its virtual tokens come from the PeftModel's forward
+    capped = copy.deepcopy(model)
+    capped.config.final_logit_softcapping = 30.0
+    assert not sft._plain_lm_head(capped)
 
 
 def test_short_run_lowers_loss_and_saves_nothing(tiny, tmp_path, monkeypatch):
