@@ -93,9 +93,11 @@ def forward_response(model, input_ids: torch.Tensor, attention_mask: torch.Tenso
                      temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a causal LM on ``[prompt | response]`` (prompt left-padded to ``context_len``) and
     return the response tokens' log-probs and the logits that predicted them, both (B, R)."""
-    out = model(input_ids=input_ids, attention_mask=attention_mask,
-                position_ids=position_ids(attention_mask), use_cache=False)
-    logits = out.logits[:, context_len - 1: -1] / (temperature + 1e-7)
+    # logits only from the last prompt position on (the ones that predict the response): the
+    # vocabulary projection of the prompt's other positions would be thrown away
+    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask),
+                use_cache=False, logits_to_keep=input_ids.shape[1] - context_len + 1)
+    logits = out.logits[:, :-1] / (temperature + 1e-7)                       # (B, R, V)
     return gather_logprobs(logits, input_ids[:, context_len:]), logits
 
 

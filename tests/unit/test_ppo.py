@@ -152,6 +152,19 @@ def test_left_padding_does_not_change_log_probs():
     assert torch.allclose(lp_a, lp_b, atol=1e-5)
 
 
+def test_forward_response_is_the_full_forward_at_the_response_positions():
+    tok = toy.toy_tokenizer()
+    model = toy.toy_policy(tok)
+    ids, mask = common.pad([tok(p + "good yes")["input_ids"] for p in toy.toy_prompts(3)], tok.pad_token_id,
+                           side="left")
+    ctx = ids.shape[1] - 2
+    full = model(input_ids=ids, attention_mask=mask, position_ids=common.position_ids(mask)).logits  # (B, T, V)
+    lp, logits = common.forward_response(model, ids, mask, context_len=ctx, temperature=0.5)
+    assert logits.shape == (3, 2, full.shape[-1])
+    assert torch.allclose(logits, full[:, ctx - 1:-1] / (0.5 + 1e-7), atol=1e-5)
+    assert torch.allclose(lp, common.gather_logprobs(full[:, ctx - 1:-1] / (0.5 + 1e-7), ids[:, ctx:]), atol=1e-5)
+
+
 def test_config_rejects_bad_sizes():
     with pytest.raises(ValueError, match="multiple"):
         ppo.PPOConfig(batch_size=6, mini_batch_size=4)
