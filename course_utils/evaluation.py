@@ -70,7 +70,7 @@ def prompts_of(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def evaluate(model, tokenizer, rows: Sequence[dict[str, Any]] | None = None, *, split: str = "test",
-             n: int | None = None, batch_size: int = 16, max_new_tokens: int = 24, n_samples: int = 5,
+             n: int | None = None, batch_size: int = 64, max_new_tokens: int = 24, n_samples: int = 5,
              perplexity_blocks: int | None = None, reward_model=None, ref=None) -> dict[str, Any]:
     """Grade ``model``'s greedy answers to ``rows`` (default: the instruction data's ``split``;
     ``n`` keeps the first ``n``: the files are shuffled, so a prefix mixes crops and relations).

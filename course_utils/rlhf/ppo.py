@@ -378,16 +378,29 @@ def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: PPOConfig, log
     return policy, trainer, time.time() - t0
 
 
+def run_summary(history: Sequence[dict[str, float]]) -> dict[str, float]:
+    """What a short run did, from its trainer's per-step log: the mean KL between the policy before
+    and after an update (``approx_kl``) and the mean clip fraction, the KL to the reference at the
+    last step (``kl``), and the mean sampled score of the last three steps (``score``)."""
+    if not history:
+        raise ValueError("the run has no steps to summarise")
+    return {"approx_kl": float(sum(s["approx_kl"] for s in history) / len(history)),
+            "clipfrac": float(sum(s["clipfrac"] for s in history) / len(history)),
+            "kl": float(history[-1]["kl"]),
+            "score": float(sum(s["score"] for s in history[-3:]) / len(history[-3:]))}
+
+
 def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows: Sequence[dict],
                          kl_coefs: Sequence[float], config: PPOConfig, eval_max_new_tokens: int) -> list[dict]:
     """PPO from ``start`` at each KL coefficient (everything else from ``config``), each policy
     evaluated on ``eval_rows``: reward and KL of sampled answers, reward-model and judge scores,
-    seconds, and the KL of the training batches per step. Cached (``paths.cache_dir()``, keyed by
+    seconds, the KL of the training batches per step, and the run's :func:`run_summary` (``run``; with
+    its ``cliprange``, so lesson 07's clip sweep can read the run the two sweeps share). Cached (``paths.cache_dir()``, keyed by
     the weights, prompts, rows and settings), so lesson 08's reward-vs-KL frontier reads lesson 07's
     sweep instead of running it again."""
     from course_utils import evaluation  # noqa: PLC0415  circular: evaluation imports ppo
 
-    key = {"v": 2, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
+    key = {"v": 3, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
            "coefs": list(kl_coefs), "prompts": list(prompts), "rows": [dict(r) for r in eval_rows],
            "eval_max_new_tokens": eval_max_new_tokens}
     folder = cache.folder_for("ppo-kl-sweep", key)
@@ -395,13 +408,14 @@ def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows
     def build(tmp) -> None:
         points = []
         for coef in kl_coefs:
-            pol, tr, secs = run_ppo(start, tokenizer, rm, prompts, PPOConfig(**{**asdict(config), "kl_coef": coef}))
+            run_config = PPOConfig(**{**asdict(config), "kl_coef": coef})
+            pol, tr, secs = run_ppo(start, tokenizer, rm, prompts, run_config)
             ev = evaluation.evaluate(pol, tokenizer, eval_rows, reward_model=rm, ref=start,
                                      max_new_tokens=eval_max_new_tokens, n_samples=3)
             points.append({"kl_coef": coef, "kl": ev["kl"], "sample_reward": ev["sample_reward"],
                            "rm_score": ev["rm_score"], "judge_score": ev["judge_score"],
                            "sample_judge_score": ev["sampled"]["judge_score"], "task_accuracy": ev["task_accuracy"],
-                           "seconds": secs,
+                           "seconds": secs, "cliprange": run_config.cliprange, "run": run_summary(tr.history),
                            "train_kl_curve": [s["kl"] for s in tr.history]})
             print(f"kl_coef {coef:<5}: KL {ev['kl']:6.2f}  sampled reward {ev['sample_reward']:+.3f}  "
                   f"judge {ev['judge_score']:.3f} greedy, {ev['sampled']['judge_score']:.3f} sampled  ({secs:.0f} s)")
@@ -426,5 +440,5 @@ def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
 
 
 __all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn", "run_ppo",
-           "kl_coefficient_sweep", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss",
+           "kl_coefficient_sweep", "run_summary", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss",
            "value_loss", "smoothed"]
