@@ -127,7 +127,7 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
         "tiny": Lesson07Config(
             steps=48, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=2e-5,
             kl_coef=3.0, max_new_tokens=16, sweep_steps=6, sweep_lr=5e-5, sweep_kl_coefs=[0.0, 0.2, 3.0],
-            sweep_clipranges=[0.05, 0.2, 10.0], hack_lr=2e-4, hack_steps=24,
+            sweep_clipranges=[0.05, 0.2, 10.0], hack_lr=2e-4, hack_steps=12,
             grpo_steps=36, grpo_generations=4, grpo_lr=5e-5, grpo_beta=0.05,
             n_eval=240),
         "hub": Lesson07Config(

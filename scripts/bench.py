@@ -1,7 +1,9 @@
 """`make bench`: each notebook's seconds and peak memory (its kernel's resident memory), run
 alone, one after the other, against the budget in ``tests/budget.toml``; the base model's build;
 and the whole test suite's seconds from the last `make test` (``build/bench/suite.json``).
-Each notebook runs in its own process so its peak memory is its own, in lesson order, in a cache
+Each notebook runs in its own kernel (so its peak memory is its own), timed from starting the kernel
+to its last cell, as a learner waits for Run All (not the runner's own start-up, about 10 s of
+imports that no notebook makes); in lesson order, in a cache
 that starts with only the base model (``build/bench/cache``): each lesson trains what it teaches
 and reads only what earlier lessons cached, as on a learner's first pass (a warm cache would hide a
 lesson's training: a reward model or a sweep another run left there). Figures with a flag for
@@ -18,10 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+import run_course  # noqa: E402
 from test_suite import load_budget  # noqa: E402
 
 from course_utils import cache, paths, results  # noqa: E402
@@ -92,11 +96,15 @@ def main() -> int:
     total, over = 0.0, []
     slow: dict[str, tuple[float, list]] = {}
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
-        cmd = [sys.executable, "scripts/run_course.py", "--only", nb.name, "--no-html", "--no-base-model", "--no-sweep"]
-        secs, _, rc = run(cmd)
+        t0, failed = time.time(), False
+        try:
+            secs = run_course.execute(nb, html=False)  # kernel start to last cell; the executed copy is kept
+        except CellExecutionError as e:
+            secs, failed = time.time() - t0, True
+            print(f"{nb.name} failed: {str(e).strip().splitlines()[-1]}", file=sys.stderr)
         peak = kernel_peak_mb(nb.stem)
         total += secs
-        flag = "FAILED" if rc else ("OVER" if secs > limit else "ok")
+        flag = "FAILED" if failed else ("OVER" if secs > limit else "ok")
         if flag == "OVER":
             over.append(nb.stem)
         say(f"| {nb.stem} | {secs:.0f} | {peak:.0f} | {limit:.0f} | {flag} |")
@@ -108,7 +116,7 @@ def main() -> int:
     say("Where the time goes: each notebook's slowest cells (seconds, cell index, first line)")
     for stem, (secs, cells) in slow.items():
         say(f"    {stem}: {secs:.0f} s in all, {sum(c[0] for c in cells):.0f} s in its {len(cells)} code cells "
-            f"(the rest: kernel start, saving the executed copy)")
+            f"(the rest: starting and stopping the kernel)")
         for c_secs, i, first in cells[:4]:
             say(f"        {c_secs:6.1f} s  [{i:2d}] {first}")
     say()

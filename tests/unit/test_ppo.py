@@ -261,3 +261,23 @@ def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, mo
     assert again == first and len(calls) == 2  # read back, nothing trained or evaluated
     other = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.5], cfg, eval_max_new_tokens=3)
     assert len(other) == 1 and len(calls) == 3  # other settings: a new sweep, the old one untouched
+
+
+def test_the_kl_sweeps_coefficient_0_run_is_the_clip_sweeps_default_run(tmp_path, monkeypatch):
+    """Lesson 07's clip sweep reads its eps = 0.2 row from the KL sweep's coefficient-0 run instead of
+    training it again: the same settings and seed must give the same run, summarised the same way."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    tok = toy.toy_tokenizer()
+    start, rm = toy.toy_policy(tok, seed=0), toy.toy_scorer(tok, seed=1)
+    rows = [{"question": "good or bad", "relation": "spacing", "value": "30 cm", "crop": "maize", "answer": "good"}
+            for _ in range(4)]
+    settings = dict(steps=3, batch_size=4, mini_batch_size=2, ppo_epochs=2, learning_rate=1e-3, max_new_tokens=3)
+    sweep = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.0, 0.5], ppo.PPOConfig(**settings),
+                                     eval_max_new_tokens=3)
+    shared = next(p for p in sweep if p["kl_coef"] == 0.0)
+    _, tr, _ = run_ppo(start, tok, rm, toy.toy_prompts(8), ppo.PPOConfig(kl_coef=0.0, cliprange=0.2, **settings))
+    assert shared["cliprange"] == 0.2
+    assert shared["run"] == ppo.run_summary(tr.history)
+    assert shared["run"]["kl"] == tr.history[-1]["kl"] and len(shared["train_kl_curve"]) == 3
+    with pytest.raises(ValueError, match="no steps"):
+        ppo.run_summary([])
