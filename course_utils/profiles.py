@@ -123,7 +123,9 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
         "tiny": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-4, max_length=128, n_eval=960),
         "hub": Lesson06Config(rm_steps=400, rm_batch_size=16, rm_lr=1e-5, max_length=512, n_eval=960),
     },
-    "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO
+    "07": {  # PPO: main run, then shorter sweeps over the KL coefficient and the clip range; trl GRPO.
+             # Five RL runs are most of the lesson's time: the sweeps (6 steps) and the hacking run (12) are
+             # as short as still shows each effect, so the lesson fits its 180 s (make bench, issue 15)
         "tiny": Lesson07Config(
             steps=48, batch_size=32, mini_batch_size=16, ppo_epochs=2, lr=2e-5,
             kl_coef=3.0, max_new_tokens=16, sweep_steps=6, sweep_lr=5e-5, sweep_kl_coefs=[0.0, 0.2, 3.0],

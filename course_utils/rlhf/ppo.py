@@ -395,9 +395,9 @@ def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows
     """PPO from ``start`` at each KL coefficient (everything else from ``config``), each policy
     evaluated on ``eval_rows``: reward and KL of sampled answers, reward-model and judge scores,
     seconds, the KL of the training batches per step, and the run's :func:`run_summary` (``run``; with
-    its ``cliprange``, so lesson 07's clip sweep can read the run the two sweeps share). Cached (``paths.cache_dir()``, keyed by
-    the weights, prompts, rows and settings), so lesson 08's reward-vs-KL frontier reads lesson 07's
-    sweep instead of running it again."""
+    its ``cliprange``, so lesson 07's clip sweep can read the run the two sweeps share). Cached
+    (``paths.cache_dir()``, keyed by the weights, prompts, rows and settings), so lesson 08's
+    reward-vs-KL frontier reads lesson 07's sweep instead of running it again."""
     from course_utils import evaluation  # noqa: PLC0415  circular: evaluation imports ppo
 
     key = {"v": 3, "start": cache.fingerprint(start), "rm": cache.fingerprint(rm), "config": asdict(config),
@@ -440,5 +440,5 @@ def smoothed(xs: Sequence[float], k: int = 3) -> list[float]:
 
 
 __all__ = ["PPOConfig", "PPOTrainer", "Rollout", "ValueModel", "value_model_from", "reward_model_fn", "run_ppo",
-           "kl_coefficient_sweep", "run_summary", "kl_estimates", "per_token_rewards", "gae", "clipped_objective", "policy_loss",
-           "value_loss", "smoothed"]
+           "kl_coefficient_sweep", "run_summary", "kl_estimates", "per_token_rewards", "gae", "clipped_objective",
+           "policy_loss", "value_loss", "smoothed"]

@@ -14,6 +14,14 @@ Seeds 1 and 2 (`make seeds`): PPO 0.558 -> 0.867 and 0.583 -> 0.896 at accuracy 
 KL 0.34 / 0.27, sampled judge 0.258 -> 0.333 and 0.288 -> 0.346; GRPO 0.871 / 0.804 at accuracy
 88.7% / 88.3%; the hacking run's judge score 0.037 / 0.004 with the reward up 1.6 / 4.5, KL 10.3 /
 17.9; KL after the clip sweep 0.76 / 2.03 / 14.45 and 0.50 / 1.04 / 2.07.
+Those figures are from the recipe with 10-step sweeps and a 24-step hacking run. Issue 15 cut both
+to fit the lesson in 180 s (sweeps 6 steps, hacking 12) after SFT's loss changed its arithmetic
+(sft.completion_loss; the SFT model, and so every figure, moved a little). Seed 0 with that recipe
+(2026-12-07): PPO 0.579 -> 0.904 (intervals 0.516-0.640 and 0.860-0.935) at accuracy 0.925 -> 0.904,
+KL 0.21, sampled 0.292 -> 0.338; GRPO 0.896 at accuracy 0.896, KL 0.28 (sampled 0.317); hacking
+reward -0.36 -> +1.37, judge 0.021 (interval 0.009-0.048), KL 14.8; KL after the clip sweep
+0.47 / 1.04 / 1.38; the KL sweep's KL 0.99 / 0.91 / 0.54 at coefficients 0 / 0.2 / 3. Seeds 1 and 2
+of this recipe were not run yet (`make seeds`).
 """
 from course_utils.evaluation import interval
 from course_utils.results import metric
@@ -38,7 +46,7 @@ def test_kl_to_the_reference_stays_bounded():
 
 def test_a_wider_clip_range_lets_the_policy_move_further():
     # KL to the reference after the sweep's short runs, by clip range 0.05 / 0.2 / 10: 0.46 / 1.41 / 7.32,
-    # 1.23 / 2.60 / 6.75, 0.52 / 3.62 / 7.88 nats (seeds 0/1/2)
+    # 1.23 / 2.60 / 6.75, 0.52 / 3.62 / 7.88 nats (seeds 0/1/2, 10 steps); 0.47 / 1.04 / 1.38 (seed 0, 6 steps)
     sweep = sorted(metric(LESSON, "clip_sweep"), key=lambda p: p["cliprange"])
     kls = [p["kl"] for p in sweep]
     assert kls == sorted(kls) and kls[-1] > 2 * kls[0], [(p["cliprange"], round(p["kl"], 2)) for p in sweep]
