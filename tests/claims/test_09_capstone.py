@@ -14,8 +14,6 @@ lowered SFT's validation loss after the same 120 steps (0.708 vs 0.870 [0.691 vs
 """
 import math
 
-import pytest
-
 from course_utils.results import metric
 
 R = "09_capstone"
@@ -63,15 +61,17 @@ def test_the_fine_tuned_model_beats_rag_alone_on_behaviour():
     assert sft["task_accuracy"] >= alone["task_accuracy"] + 0.5, (sft, alone)
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached (issue 14): on the facts that did not change the hybrid "
-                   "(a reader fine-tuned on notes, from the SFT model) stays below the SFT model. Seed 0 with the "
-                   "current SFT loss: 86.1% vs 92.6% on 216 questions (gap 6.5 points, 95% interval of the gap "
-                   "0.7 to 12.3); with trl's fused loss the same recipe gave 88.9% and 88.4% (gap 3.7-4.2, interval "
-                   "reaching 0) and seed 1 86.1% vs 91.5%: the deficit is real, its size moves with the reader's "
-                   "run. Distractor notes in the reader's training made it worse (86.3% at share 0.2)")
 def test_the_hybrid_is_as_accurate_as_either_on_unchanged_facts_up_to_the_noise():
     """At least as accurate as RAG alone and as the fine-tuned model on the facts that did not change,
-    up to the evaluation's sampling noise: the 95% interval of (best other - hybrid) must reach 0."""
+    up to the evaluation's sampling noise: the 95% interval of (best other - hybrid) must reach 0.
+
+    Met at the edge, and only since SFT computes its loss on the labelled positions alone
+    (sft.completion_loss, 2026-12-07), which moved the SFT model a little: seed 0 gives the hybrid
+    87.0% against the SFT model's 92.6% on 216 questions, a gap of 5.6 points whose interval runs
+    from -0.1 to 11.2. Before, it was a strict xfail: 86.1% vs 92.6% (interval 0.7 to 12.3) and seed 1
+    86.1% vs 91.5%. The reader still forgets a little of what the SFT model knew; a lower reader
+    learning rate (3e-4 instead of 1e-3) left the unchanged facts at 87.0% and cut the changed ones
+    from 50% to 21%. Seeds 1 and 2 of this recipe were not run yet (`make seeds`)."""
     up = metric(R, "update")
     n = metric(R, "update.n_kept_questions")
     hybrid = up["RAG + SFT, re-indexed"]["unchanged"]
