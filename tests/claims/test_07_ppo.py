@@ -14,9 +14,9 @@ Seeds 1 and 2 (`make seeds`): PPO 0.558 -> 0.867 and 0.583 -> 0.896 at accuracy 
 KL 0.34 / 0.27, sampled judge 0.258 -> 0.333 and 0.288 -> 0.346; GRPO 0.871 / 0.804 at accuracy
 88.7% / 88.3%; the hacking run's judge score 0.037 / 0.004 with the reward up 1.6 / 4.5, KL 10.3 /
 17.9; KL after the clip sweep 0.76 / 2.03 / 14.45 and 0.50 / 1.04 / 2.07.
-Those figures are from the recipe with 10-step sweeps and a 24-step hacking run. Issue 15 cut both
-to fit the lesson in 180 s (sweeps 6 steps, hacking 12) after SFT's loss changed its arithmetic
-(sft.completion_loss; the SFT model, and so every figure, moved a little). Seed 0 with that recipe
+Those figures are from the recipe with 10-step sweeps and a 24-step hacking run, and an earlier state
+of the course's models. Issue 15 cut both runs to fit the lesson in 180 s (sweeps 6 steps, hacking
+12). Seed 0 with that recipe
 (2026-12-07): PPO 0.579 -> 0.904 (intervals 0.516-0.640 and 0.860-0.935) at accuracy 0.925 -> 0.904,
 KL 0.21, sampled 0.292 -> 0.338; GRPO 0.896 at accuracy 0.896, KL 0.28 (sampled 0.317); hacking
 reward -0.36 -> +1.37, judge 0.021 (interval 0.009-0.048), KL 14.8; KL after the clip sweep
