@@ -366,6 +366,34 @@ class PPOTrainer:
         return asdict(self.config)
 
 
+def grpo_step_memory(policy, ref, tokenizer, prompts: Sequence[str], num_generations: int, max_new_tokens: int,
+                     beta: float = 0.05, seed: int = 0) -> dict[str, float]:
+    """One GRPO update's memory, part by part (:func:`course_utils.memory.measure_step_memory`), to set
+    beside :meth:`PPOTrainer.step_memory`: ``num_generations`` sampled answers to each prompt (one
+    batch of ``len(prompts) * num_generations`` sequences, as trl's ``GRPOTrainer`` takes it), the
+    policy's and the reference's weights, the policy's activations, gradients and AdamW state. No
+    value model (the group's mean reward is the baseline) and no reward model when the rewards are
+    judge functions. The advantages are placeholders: the tensors held do not depend on their values."""
+    if num_generations < 2:
+        raise ValueError(f"GRPO compares answers within a group: num_generations must be >= 2, got {num_generations}")
+    ids = [tokenizer(p)["input_ids"] for p in prompts for _ in range(num_generations)]
+    cuda = [devices.device_of(policy).index or 0] if devices.device_of(policy).type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        qr, attn, ctx = sample(policy, tokenizer, ids, max_new_tokens)       # (B, T), B = prompts x generations
+    mask = attn[:, ctx:].float()                                             # (B, R) the answers' real tokens
+    adv = torch.tensor([1.0, -1.0], device=qr.device).repeat(qr.shape[0] // 2 + 1)[: qr.shape[0], None]  # (B, 1)
+
+    def loss_fn() -> torch.Tensor:
+        logp, _ = forward_response(policy, qr, attn, ctx)                    # (B, R)
+        with torch.no_grad():
+            ref_logp, _ = forward_response(ref, qr, attn, ctx)
+        ratio = torch.exp(logp - logp.detach())                             # 1, but carries the gradient
+        kl = torch.exp(ref_logp - logp) - (ref_logp - logp) - 1              # k3 estimate per token
+        return masked_mean(-ratio * adv + beta * kl, mask)
+    return memory.measure_step_memory([policy, ref], loss_fn)
+
+
 def run_ppo(start, tokenizer, rm, prompts: Sequence[str], config: PPOConfig, log_every: int = 0):
     """Train a copy of ``start`` with :class:`PPOTrainer` against the reward model ``rm`` (value
     model: a copy of ``rm``; reference: ``start`` itself, frozen). Returns ``(policy, trainer, seconds)``."""
@@ -388,6 +416,27 @@ def run_summary(history: Sequence[dict[str, float]]) -> dict[str, float]:
             "clipfrac": float(sum(s["clipfrac"] for s in history) / len(history)),
             "kl": float(history[-1]["kl"]),
             "score": float(sum(s["score"] for s in history[-3:]) / len(history[-3:]))}
+
+
+def clip_range_sweep(start, tokenizer, rm, prompts: Sequence[str], clipranges: Sequence[float], config: PPOConfig,
+                     kl_sweep: Sequence[dict] = ()) -> list[dict]:
+    """PPO from ``start`` with no KL penalty at each clip range (everything else from ``config``):
+    per clip range the run's :func:`run_summary`, its seconds and where it came from (``source``).
+    A run of ``kl_sweep`` (:func:`kl_coefficient_sweep` called with this same ``config``) at KL
+    coefficient 0 and the same clip range is the same run, same settings and seed: it is read
+    from there instead of trained twice."""
+    shared = {p["cliprange"]: p for p in kl_sweep if p["kl_coef"] == 0.0}
+    points = []
+    for eps in clipranges:
+        if eps in shared:
+            summary, secs, source = shared[eps]["run"], shared[eps]["seconds"], "the KL sweep's coefficient-0 run"
+        else:
+            pol, tr, secs = run_ppo(start, tokenizer, rm, prompts,
+                                    PPOConfig(**{**asdict(config), "kl_coef": 0.0, "cliprange": eps}))
+            summary, source = run_summary(tr.history), f"trained here in {secs:.0f} s"
+            del pol, tr
+        points.append({"cliprange": eps, **summary, "seconds": secs, "source": source})
+    return points
 
 
 def kl_coefficient_sweep(start, tokenizer, rm, prompts: Sequence[str], eval_rows: Sequence[dict],

@@ -238,6 +238,24 @@ def test_step_memory_counts_four_models_and_leaves_training_unchanged():
     assert mem["activations_mb"] > 0
 
 
+def test_grpo_step_memory_counts_two_models_and_leaves_the_policy_and_random_state_alone():
+    tok = toy.toy_tokenizer()
+    policy, ref = toy.toy_policy(tok, seed=0), toy.toy_policy(tok, seed=0)
+    before = [p.detach().clone() for p in policy.parameters()]
+    torch.manual_seed(5)
+    state = torch.random.get_rng_state()
+    mem = ppo.grpo_step_memory(policy, ref, tok, toy.toy_prompts(2), num_generations=4, max_new_tokens=4)
+    assert torch.equal(state, torch.random.get_rng_state())  # sampling for the measurement drew nothing
+    assert all(torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
+    params = sum(p.numel() * p.element_size() for p in policy.parameters()) / 2**20
+    assert mem["weights_mb"] == pytest.approx(2 * params, rel=0.05)  # policy and reference, no value or reward model
+    assert mem["gradients_mb"] == pytest.approx(params, rel=0.01)     # only the policy is trained
+    assert mem["optimizer_mb"] == pytest.approx(2 * params, rel=0.01)  # AdamW's two moments
+    assert mem["activations_mb"] > 0
+    with pytest.raises(ValueError, match="num_generations"):
+        ppo.grpo_step_memory(policy, ref, tok, toy.toy_prompts(2), num_generations=1, max_new_tokens=4)
+
+
 def test_kl_coefficient_sweep_runs_once_then_is_read_from_the_cache(tmp_path, monkeypatch):
     """Lesson 08's frontier reads lesson 07's sweep: the same arguments train nothing the second time."""
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
@@ -281,3 +299,23 @@ def test_the_kl_sweeps_coefficient_0_run_is_the_clip_sweeps_default_run(tmp_path
     assert shared["run"]["kl"] == tr.history[-1]["kl"] and len(shared["train_kl_curve"]) == 3
     with pytest.raises(ValueError, match="no steps"):
         ppo.run_summary([])
+
+
+def test_clip_range_sweep_reads_the_shared_run_and_trains_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    tok = toy.toy_tokenizer()
+    start, rm = toy.toy_policy(tok, seed=0), toy.toy_scorer(tok, seed=1)
+    rows = [{"question": "good or bad", "relation": "spacing", "value": "30 cm", "crop": "maize", "answer": "good"}
+            for _ in range(4)]
+    config = ppo.PPOConfig(steps=2, batch_size=4, mini_batch_size=2, ppo_epochs=1, learning_rate=1e-3, max_new_tokens=3)
+    sweep = ppo.kl_coefficient_sweep(start, tok, rm, toy.toy_prompts(8), rows, [0.0], config, eval_max_new_tokens=3)
+    clip = ppo.clip_range_sweep(start, tok, rm, toy.toy_prompts(8), [0.05, 0.2], config, kl_sweep=sweep)
+    assert [p["cliprange"] for p in clip] == [0.05, 0.2]
+    assert clip[1]["source"] == "the KL sweep's coefficient-0 run" and clip[1]["seconds"] == sweep[0]["seconds"]
+    assert {k: clip[1][k] for k in sweep[0]["run"]} == sweep[0]["run"]
+    _, tr, _ = run_ppo(start, tok, rm, toy.toy_prompts(8), ppo.PPOConfig(**{**vars(config), "kl_coef": 0.0,
+                                                                           "cliprange": 0.05}))
+    assert clip[0]["source"].startswith("trained here")
+    assert {k: clip[0][k] for k in ("approx_kl", "clipfrac", "kl", "score")} == ppo.run_summary(tr.history)
+    alone = ppo.clip_range_sweep(start, tok, rm, toy.toy_prompts(8), [0.2], config)  # nothing to read: trains it
+    assert alone[0]["source"].startswith("trained here") and alone[0]["kl"] == clip[1]["kl"]
