@@ -1,6 +1,7 @@
 """Plots in one consistent style; every figure is also saved under ``build/figures/`` for slides."""
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -95,6 +96,41 @@ def runs(x: Sequence[float], curves: Mapping[str, Sequence[float]], *, title: st
     if logx:
         ax.set_xscale("log")
     ax.legend()
+    if save_as:
+        save(fig, save_as)
+    return fig
+
+
+def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:
+    """The labels of ``points`` (label -> (accuracy, perplexity)) that no other point beats on both
+    axes at once (higher accuracy and lower perplexity): the learning-forgetting frontier."""
+    return [k for k, (a, p) in points.items()
+            if not any(a2 >= a and p2 <= p and (a2, p2) != (a, p) for k2, (a2, p2) in points.items() if k2 != k)]
+
+
+def frontier(points: Mapping[str, Sequence[tuple[float, float]]], *, base_perplexity: float | None = None,
+             title: str = "Learning vs forgetting", save_as: str | None = None,
+             ax: plt.Axes | None = None) -> plt.Figure:
+    """Task accuracy (y) against general-text perplexity (x, log scale) for each method: its mean
+    over the runs given (label -> [(accuracy, perplexity), ...]), a ±1 sd cross where there are
+    several, every run as a faint dot; the base model's perplexity as a dotted line."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
+    for label, pts in points.items():
+        if not pts:
+            raise ValueError(f"method {label!r} has no (accuracy, perplexity) points")
+        accs, ppls = [a for a, _ in pts], [p for _, p in pts]
+        acc_sd, ppl_sd = (statistics.stdev(xs) if len(xs) > 1 else 0.0 for xs in (accs, ppls))
+        bar = ax.errorbar(statistics.mean(ppls), statistics.mean(accs), xerr=ppl_sd, yerr=acc_sd, fmt="o", capsize=4,
+                          label=label + (f" (n={len(pts)})" if len(pts) > 1 else ""))
+        if len(pts) > 1:
+            ax.scatter(ppls, accs, s=12, alpha=0.4, color=bar[0].get_color())
+    if base_perplexity is not None:
+        ax.axvline(base_perplexity, color="gray", ls=":", label=f"base model ({base_perplexity:.2f})")
+    ax.set_xscale("log")
+    ax.set(xlabel="general-text perplexity after training (log scale; lower = forgot less)",
+           ylabel="held-out task accuracy", title=title, ylim=(-0.02, 1.05))
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
     if save_as:
         save(fig, save_as)
     return fig

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from course_utils import cache, paths, results  # noqa: E402
+from course_utils import cache, paths, plotting, results  # noqa: E402
 from course_utils.seed import threads_per_job  # noqa: E402
 
 LESSONS = ["01_pretraining", "02_transfer_learning", "03_full_finetuning", "04_lora", "05_qlora",
@@ -113,17 +113,7 @@ def frontier_table(points: dict[str, list[tuple[float, float]]]) -> str:
 
 def plot_frontier(points: dict[str, list[tuple[float, float]]], target: Path) -> Path:
     """Accuracy (y) against forgetting (x, log scale): each method's mean with a ±1 sd cross, seeds as dots."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, pts in points.items():
-        (acc, acc_sd), (ppl, ppl_sd) = _mean_sd([a for a, _ in pts]), _mean_sd([p for _, p in pts])
-        bar = ax.errorbar(ppl, acc, xerr=ppl_sd, yerr=acc_sd, fmt="o", capsize=4, label=f"{label} (n={len(pts)})")
-        ax.scatter([p for _, p in pts], [a for a, _ in pts], s=12, alpha=0.4, color=bar[0].get_color())
-    ax.set_xscale("log")
-    ax.set_xlabel("general-text perplexity after training (log scale; lower = forgot less)")
-    ax.set_ylabel("held-out task accuracy")
-    ax.set_title("Learning vs forgetting, mean ± sd over seeds")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    fig = plotting.frontier(points, title="Learning vs forgetting, mean ± sd over seeds")
     fig.savefig(target, dpi=120)
     plt.close(fig)
     return target

@@ -30,6 +30,25 @@ def test_compare_bars_and_runs(build_dir):
     assert {p.name for p in (build_dir / "figures").iterdir()} == {"99_bars.png", "99_runs.png"}
 
 
+def test_pareto_front_keeps_the_runs_no_other_beats_on_both_axes():
+    runs = {"full": (0.92, 19.6), "r=1": (0.02, 27.0), "r=4": (0.88, 52.9), "r=8": (0.99, 133.0),
+            "r=16": (0.55, 1331.0), "tie": (0.92, 19.6)}
+    assert plotting.pareto_front(runs) == ["full", "r=8", "tie"]  # r=1, r=4, r=16: full is better on both
+    assert plotting.pareto_front({"only": (0.5, 3.0)}) == ["only"]
+
+
+def test_frontier_draws_means_with_spread_and_the_base_line(build_dir):
+    fig = plotting.frontier({"full": [(0.9, 20.0), (0.8, 30.0)], "lora": [(0.95, 100.0)]}, base_perplexity=2.1,
+                            save_as="99_frontier")
+    assert (build_dir / "figures" / "99_frontier.png").stat().st_size > 1000
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["base model (2.10)", "full (n=2)", "lora"]
+    with pytest.raises(ValueError, match="no \\(accuracy, perplexity\\) points"):
+        plotting.frontier({"empty": []})
+
+
 def test_plotting_errors():
     with pytest.raises(ValueError, match="history is empty"):
         plotting.loss_curves({})
