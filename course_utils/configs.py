@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 #: The linear layers LoRA may target (Llama names, used by the course's GPT and SmolLM2 alike).
 KNOWN_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+#: Variants of the lesson's LoRA that lesson 04's sweep can add beside the ranks (course_utils.lora_sweep).
+KNOWN_SWEEP_VARIANTS = ("attention only", "DoRA")
 
 
 class ConfigError(ValueError):
@@ -224,6 +226,7 @@ class Lesson04Config(LessonConfig):
     timing_steps: int            # steps timed per model (seconds per step)
     sweep_ranks: list[int]       # ranks of the rank sweep
     sweep_steps: int             # optimizer steps of each rank-sweep run (course_utils.lora_sweep)
+    sweep_variants: list[str]    # the lesson's r and alpha changed one way each (see KNOWN_SWEEP_VARIANTS)
     prompt_tuning_steps: int     # optimizer steps of prompt tuning
     prompt_tuning_lr: float      # learning rate of prompt tuning
     virtual_tokens: int          # soft-prompt length of prompt tuning (tokens)
@@ -235,6 +238,9 @@ class Lesson04Config(LessonConfig):
         self._ints("seed", low=0)
         self._numbers("lr", "prompt_tuning_lr")
         self._int_lists("sweep_ranks")
+        v = self.sweep_variants
+        self._require("sweep_variants", isinstance(v, (list, tuple)) and all(x in KNOWN_SWEEP_VARIANTS for x in v),
+                      f"a list of {', '.join(KNOWN_SWEEP_VARIANTS)} (may be empty)")
         t = self.target_modules
         self._require("target_modules", isinstance(t, (list, tuple)) and len(t) > 0
                       and all(m in KNOWN_TARGET_MODULES for m in t),

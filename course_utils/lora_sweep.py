@@ -1,4 +1,5 @@
-"""Lesson 04's LoRA rank sweep at LoRA's own converged budget (issue 13).
+"""Lesson 04's LoRA rank sweep at LoRA's own converged budget (issue 13), and variants of the
+lesson's LoRA beside it (attention-only targets, DoRA), for the learning-forgetting frontier.
 
 Each rank trains as long as the lesson's main LoRA run (at 100 steps no rank had begun to answer),
 which does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
@@ -35,51 +36,82 @@ def rank_config(r: int, profile=None) -> LoraConfig:
                       task_type="CAUSAL_LM")
 
 
+ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+def variant_config(name: str, profile=None) -> LoraConfig:
+    """The lesson's LoRA (its r, alpha and targets) changed one way: ``"attention only"`` puts the
+    adapters on q, k, v and o alone (the LoRA paper's choice), ``"DoRA"`` splits each adapted weight
+    into a magnitude and a direction and trains both (Liu et al., 2024; peft's ``use_dora``)."""
+    cfg = (profile or profiles.get_profile(verbose=False)).lesson("04")
+    base = {"r": cfg.r, "lora_alpha": cfg.alpha, "lora_dropout": 0.0, "target_modules": list(cfg.target_modules),
+            "task_type": "CAUSAL_LM"}
+    changes = {"attention only": {"target_modules": ATTENTION}, "DoRA": {"use_dora": True}}
+    if name not in changes:
+        raise ValueError(f"unknown LoRA variant {name!r}: use one of {', '.join(changes)}")
+    return LoraConfig(**{**base, **changes[name]})
+
+
 def settings(profile=None) -> dict[str, Any]:
-    """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks and the evaluation."""
+    """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks, the
+    variants and the evaluation."""
     profile = profile or profiles.get_profile(verbose=False)
     cfg = profile.lesson("04")
     return {"recipe": {**dict(sft.lora_recipe(profile)), "steps": cfg.sweep_steps},
             "ranks": list(cfg.sweep_ranks), "targets": sorted(cfg.target_modules), "alpha": "2r",
+            "variants": list(cfg.sweep_variants), "variant_r": cfg.r, "variant_alpha": cfg.alpha,
             "n_eval": cfg.n_eval, "n_ppl_blocks": cfg.n_ppl_blocks}
+
+
+def variant_dir_name(name: str) -> str:
+    """The folder of a variant's adapter: ``"attention only"`` -> ``variant-attention-only``."""
+    return "variant-" + name.lower().replace(" ", "-")
 
 
 def cache_path(profile=None) -> Path:
     """Where the sweep of this base model, data and settings is (or would be) cached."""
     profile = profile or profiles.get_profile(verbose=False)
     base, _ = models.load_base_model(profile)
-    return cache.folder_for("lora-sweep", {"v": 1, "base": cache.fingerprint(base),
+    return cache.folder_for("lora-sweep", {"v": 2, "base": cache.fingerprint(base),
                                            "data": cache.file_hash(data.path_of("instructions", "train")),
                                            **settings(profile)})
 
 
 def _required(profile) -> list[str]:
-    return [SWEEP_FILE] + [f"rank{r}/adapter_model.safetensors" for r in profile.lesson("04").sweep_ranks]
+    cfg = profile.lesson("04")
+    return ([SWEEP_FILE] + [f"rank{r}/adapter_model.safetensors" for r in cfg.sweep_ranks]
+            + [f"{variant_dir_name(v)}/adapter_model.safetensors" for v in cfg.sweep_variants])
+
+
+def _train_one(profile, peft_config: LoraConfig, folder: Path, label: str) -> dict[str, Any]:
+    s = settings(profile)
+    recipe = s["recipe"]
+    model, tokenizer = models.load_base_model(profile)
+    seed_mod.seed_everything(recipe["seed"])
+    run = sft.train_sft(model, tokenizer, sft.sft_dataset("train"), peft_config=peft_config, **recipe)
+    ev = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64, perplexity_blocks=s["n_ppl_blocks"])
+    run.model.save_pretrained(folder, safe_serialization=True)
+    print(f"{label}: task accuracy {ev['task_accuracy']:.1%}, general-text perplexity "
+          f"{ev['general_perplexity']:.1f}, {run.train_seconds:.0f} s", flush=True)
+    return {"trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": ev["task_accuracy"],
+            "general_perplexity": ev["general_perplexity"], "train_seconds": run.train_seconds}
 
 
 def _train(profile, folder: Path) -> None:
     s = settings(profile)
-    recipe = s["recipe"]
-    _, tokenizer = models.load_base_model(profile)
-    ranks = {}
-    for r in s["ranks"]:
-        model, _ = models.load_base_model(profile)
-        seed_mod.seed_everything(recipe["seed"])
-        run = sft.train_sft(model, tokenizer, sft.sft_dataset("train"), peft_config=rank_config(r, profile), **recipe)
-        ev = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64,
-                                 perplexity_blocks=s["n_ppl_blocks"])
-        run.model.save_pretrained(folder / f"rank{r}", safe_serialization=True)
-        ranks[str(r)] = {"trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": ev["task_accuracy"],
-                         "general_perplexity": ev["general_perplexity"], "train_seconds": run.train_seconds}
-        print(f"r={r:3d}: task accuracy {ev['task_accuracy']:.1%}, general-text perplexity "
-              f"{ev['general_perplexity']:.1f}, {run.train_seconds:.0f} s", flush=True)
-    (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "torch_threads": torch.get_num_threads()},
+    ranks = {str(r): _train_one(profile, rank_config(r, profile), folder / f"rank{r}", f"r={r:3d}")
+             for r in s["ranks"]}
+    variants = {v: _train_one(profile, variant_config(v, profile), folder / variant_dir_name(v),
+                              f"r={s['variant_r']}, {v}") for v in s["variants"]}
+    (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "variants": variants,
+                                                 "torch_threads": torch.get_num_threads()},
                                                 indent=2, sort_keys=True) + "\n")
 
 
 def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
-    """The sweep: its settings and, per rank (a string key), trainable parameters, task accuracy,
-    general-text perplexity and training seconds. Trained on first call (or with ``rebuild``) and cached."""
+    """The sweep: its settings and, per rank (a string key) and per variant (its name), trainable
+    parameters, task accuracy, general-text perplexity and training seconds. Trained on first call
+    (or with ``rebuild``) and cached."""
     profile = profile or profiles.get_profile(verbose=False)
     folder = cache_path(profile)
     if rebuild and folder.exists():
@@ -110,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     for r, row in sorted(sweep["ranks"].items(), key=lambda kv: int(kv[0])):
         print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, task accuracy {row['task_accuracy']:.1%}, "
               f"general-text perplexity {row['general_perplexity']:.1f}")
+    for name, row in sweep["variants"].items():
+        print(f"  r={sweep['variant_r']}, {name}: {row['trainable_params']:,} trainable, task accuracy "
+              f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")
     return 0
 
 

@@ -106,14 +106,14 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
             n_eval=240, n_ppl_blocks=32, timing_steps=5,
             # the rank sweep at LoRA's own budget (at 100 steps no rank had begun to answer): too long for
             # the lesson, so make test / make course run it first (course_utils.lora_sweep)
-            sweep_ranks=[1, 4, 16], sweep_steps=1000, prompt_tuning_steps=100, prompt_tuning_lr=3e-2,
-            virtual_tokens=8),
+            sweep_ranks=[1, 4, 16], sweep_steps=1000, sweep_variants=["attention only", "DoRA"],
+            prompt_tuning_steps=100, prompt_tuning_lr=3e-2, virtual_tokens=8),
         "hub": Lesson04Config(
             r=16, alpha=32, lr=2e-4, steps=600,
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
             n_eval=480, n_ppl_blocks=64, timing_steps=5,
-            sweep_ranks=[2, 8, 32], sweep_steps=600, prompt_tuning_steps=200, prompt_tuning_lr=3e-2,
-            virtual_tokens=16),
+            sweep_ranks=[2, 8, 32], sweep_steps=600, sweep_variants=["attention only", "DoRA"],
+            prompt_tuning_steps=200, prompt_tuning_lr=3e-2, virtual_tokens=16),
     },
     "05": {  # QLoRA: NF4 base + lesson 04's LoRA settings; the tensor for the from-scratch quantizers
         "tiny": Lesson05Config(weight="model.layers.0.mlp.down_proj", blocksize=64, n_eval=480, n_ppl_blocks=32),

@@ -7,7 +7,7 @@ from peft import LoraConfig, get_peft_model
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from course_utils import lora
+from course_utils import lora, lora_sweep, profiles
 
 
 def tiny_llama():
@@ -86,3 +86,14 @@ def test_output_change_sees_where_an_update_acts():
     peft_model = get_peft_model(copy.deepcopy(base), LoraConfig(r=2, target_modules=["q_proj"]))
     with pytest.raises(ValueError, match="merge LoRA adapters first"):
         lora.output_change(base, peft_model, texts)
+
+
+def test_sweep_variants_change_the_lessons_lora_one_way_each():
+    cfg = profiles.get_profile(verbose=False).lesson("04")
+    attn, dora = lora_sweep.variant_config("attention only"), lora_sweep.variant_config("DoRA")
+    assert sorted(attn.target_modules) == ["k_proj", "o_proj", "q_proj", "v_proj"] and not attn.use_dora
+    assert sorted(dora.target_modules) == sorted(cfg.target_modules) and dora.use_dora
+    assert all((c.r, c.lora_alpha) == (cfg.r, cfg.alpha) for c in (attn, dora))
+    assert lora_sweep.variant_dir_name("attention only") == "variant-attention-only"
+    with pytest.raises(ValueError, match="unknown LoRA variant 'LoRA\\+': use one of attention only, DoRA"):
+        lora_sweep.variant_config("LoRA+")

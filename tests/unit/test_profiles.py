@@ -76,6 +76,7 @@ def test_configs_are_frozen():
     ("03", "sweep_lrs", [], "a non-empty list of numbers > 0"),
     ("04", "target_modules", ["qkv_proj"], "a non-empty list of q_proj, k_proj"),
     ("04", "sweep_ranks", [4, 0], "a non-empty list of ints >= 1"),
+    ("04", "sweep_variants", ["LoRA+"], "a list of attention only, DoRA"),
     ("01", "n_head", 5, None),  # d_model 128 is not a multiple of 5
     ("07", "mini_batch_size", 5, r"a divisor of batch_size \(32\)"),
     ("07", "sweep_kl_coefs", [-0.1], "a non-empty list of numbers >= 0"),
