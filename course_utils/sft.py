@@ -160,7 +160,8 @@ def completion_loss(model, batch: Mapping[str, torch.Tensor],
     the figure ``model(**batch).loss`` gives, with the vocabulary projection applied only where a
     label is: a course batch labels about a quarter of its positions (the rest is prompt and
     padding), and projecting every position onto the vocabulary cost about a tenth of a tiny step.
-    ``num_items``: divide the summed loss by it instead (the Trainer's count for the whole batch)."""
+    ``num_items``: divide the summed loss by it instead (the Trainer's count for the whole batch).
+    One device: ``model`` is the model itself, not a multi-GPU wrapper (the trainer below checks)."""
     lm = model.get_base_model() if isinstance(model, PeftModel) else model
     hidden = lm.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
                               position_ids=batch.get("position_ids")).last_hidden_state  # (B, T, d)
@@ -174,7 +175,10 @@ def completion_loss(model, batch: Mapping[str, torch.Tensor],
 def _plain_lm_head(model) -> bool:
     """Whether :func:`completion_loss` computes ``model``'s own loss: its logits are the output
     embedding of the decoder's last hidden state (not a prompt-tuned model, whose virtual tokens
-    its PeftModel adds, nor one whose logits are scaled or capped)."""
+    its PeftModel adds, nor one whose logits are scaled or capped), and ``model`` is the model itself
+    (a multi-GPU wrapper such as ``DataParallel`` gets the Trainer's own loss)."""
+    if not hasattr(model, "config"):
+        return False
     if isinstance(model, PeftModel):
         if model.peft_config[model.active_adapter].is_prompt_learning:
             return False
@@ -191,8 +195,12 @@ class PlainLossSFTTrainer(SFTTrainer):
     Training steps compute it with :func:`completion_loss` (logits only where the loss reads them);
     evaluation, which may want the logits, with the model's own forward."""
 
+    _plain_head: tuple[Any, bool] | None = None  # (model, whether its loss is completion_loss's), decided once
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if return_outputs or "labels" not in inputs or not _plain_lm_head(model):
+        if self._plain_head is None or self._plain_head[0] is not model:
+            self._plain_head = (model, _plain_lm_head(model))
+        if return_outputs or "labels" not in inputs or not self._plain_head[1]:
             return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
         return completion_loss(model, inputs, num_items_in_batch)
 
@@ -278,6 +286,13 @@ def measure_memory(model, tokenizer, rows: list[dict[str, str]], max_length: int
     weights, gradients, AdamW state and the activations autograd saves, counted tensor by tensor."""
 
     return memory.measure_training_memory(model, collate(tokenizer, rows, max_length))
+
+
+def run_memory(run: SFTRun, tokenizer, rows) -> float:
+    """Peak training memory (MB) of one step of ``run`` on a batch shaped like its own: the first
+    ``batch_size`` of ``rows`` (its training data), cut at its ``seq_len``."""
+    batch = [rows[i] for i in range(min(len(rows), run.settings["batch_size"]))]
+    return measure_memory(run.model, tokenizer, batch, run.settings["seq_len"])["total_mb"]
 
 
 # --------------------------------------------------------------------------- prompting

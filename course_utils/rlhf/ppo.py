@@ -389,7 +389,7 @@ def grpo_step_memory(policy, ref, tokenizer, prompts: Sequence[str], num_generat
         with torch.no_grad():
             ref_logp, _ = forward_response(ref, qr, attn, ctx)
         ratio = torch.exp(logp - logp.detach())                             # 1, but carries the gradient
-        kl = torch.exp(ref_logp - logp) - (ref_logp - logp) - 1              # k3 estimate per token
+        _, kl = kl_estimates(logp, ref_logp)                                 # k3 estimate per token
         return masked_mean(-ratio * adv + beta * kl, mask)
     return memory.measure_step_memory([policy, ref], loss_fn)
 

@@ -66,6 +66,7 @@ def test_completion_loss_is_used_only_where_it_is_the_models_loss(tiny):
     capped = copy.deepcopy(model)
     capped.config.final_logit_softcapping = 30.0
     assert not sft._plain_lm_head(capped)
+    assert not sft._plain_lm_head(torch.nn.DataParallel(model))  # a multi-GPU wrapper: the Trainer's own loss
 
 
 def test_short_run_lowers_loss_and_saves_nothing(tiny, tmp_path, monkeypatch):
@@ -174,3 +175,13 @@ def test_few_shot_prompts_fit_the_context_window(tiny, monkeypatch):
     assert 0 <= out["shots_used"] < 3  # a 64-position window cannot hold three shots and a question
     wide = sft.few_shot_evaluate(model, tok, k=1, n=4, max_new_tokens=1)
     assert wide["shots_used"] <= 1
+
+
+def test_run_memory_measures_one_step_shaped_like_the_run(tiny):
+    model, tok = tiny
+    rows = [{"prompt": chat.format_prompt(r["prompt"]), "completion": chat.format_completion(r["completion"])}
+            for r in data.load_rows("instructions", "train", chat_format=False)[:6]]
+    run = sft.SFTRun(model=model, train_seconds=0.0, settings={"batch_size": 4, "seq_len": 24})
+    expected = sft.measure_memory(model, tok, rows[:4], 24)["total_mb"]
+    assert sft.run_memory(run, tok, rows) == pytest.approx(expected)
+    assert sft.run_memory(run, tok, rows) > sft.measure_memory(model, tok, rows[:1], 24)["total_mb"]
