@@ -226,6 +226,7 @@ class Lesson04Config(LessonConfig):
     timing_steps: int            # steps timed per model (seconds per step)
     sweep_ranks: list[int]       # ranks of the rank sweep
     sweep_steps: int             # optimizer steps of each rank-sweep run (course_utils.lora_sweep)
+    sweep_lr_factors: list[float]  # each sweep rank trains at lr times each of these; validation picks one
     sweep_variants: list[str]    # the lesson's r and alpha changed one way each (see KNOWN_SWEEP_VARIANTS)
     prompt_tuning_steps: int     # optimizer steps of prompt tuning
     prompt_tuning_lr: float      # learning rate of prompt tuning
@@ -238,6 +239,7 @@ class Lesson04Config(LessonConfig):
         self._ints("seed", low=0)
         self._numbers("lr", "prompt_tuning_lr")
         self._int_lists("sweep_ranks")
+        self._number_lists("sweep_lr_factors")
         v = self.sweep_variants
         self._require("sweep_variants", isinstance(v, (list, tuple)) and all(x in KNOWN_SWEEP_VARIANTS for x in v),
                       f"a list of {', '.join(KNOWN_SWEEP_VARIANTS)} (may be empty)")

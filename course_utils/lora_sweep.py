@@ -2,10 +2,12 @@
 lesson's LoRA beside it (attention-only targets, DoRA), for the learning-forgetting frontier.
 
 Each rank trains as long as the lesson's main LoRA run (at 100 steps no rank had begun to answer),
-which does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
+at several learning rates (multiples of the lesson's), and keeps the one that answered most
+validation questions: one rate for every rank let the large ranks take steps too large for them.
+That does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
 before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
 the model cache; a learner who opens the notebook without it trains it there (a few minutes on a
-CPU). Every rank keeps its adapter, so the lesson can load two of them on one base model.
+CPU). Every rank keeps the adapter of its picked rate, so the lesson can load two of them on one base model.
 """
 from __future__ import annotations
 
@@ -54,11 +56,12 @@ def variant_config(name: str, profile=None) -> LoraConfig:
 
 def settings(profile=None) -> dict[str, Any]:
     """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks, the
-    variants and the evaluation."""
+    learning rates each rank tries, the variants and the evaluation."""
     profile = profile or profiles.get_profile(verbose=False)
     cfg = profile.lesson("04")
-    return {"recipe": {**dict(sft.lora_recipe(profile)), "steps": cfg.sweep_steps},
-            "ranks": list(cfg.sweep_ranks), "targets": sorted(cfg.target_modules), "alpha": "2r",
+    recipe = {**dict(sft.lora_recipe(profile)), "steps": cfg.sweep_steps}
+    return {"recipe": recipe, "ranks": list(cfg.sweep_ranks), "targets": sorted(cfg.target_modules), "alpha": "2r",
+            "learning_rates": [recipe["lr"] * f for f in cfg.sweep_lr_factors], "picked_on": "validation",
             "variants": list(cfg.sweep_variants), "variant_r": cfg.r, "variant_alpha": cfg.alpha,
             "n_eval": cfg.n_eval, "n_ppl_blocks": cfg.n_ppl_blocks}
 
@@ -72,7 +75,7 @@ def cache_path(profile=None) -> Path:
     """Where the sweep of this base model, data and settings is (or would be) cached."""
     profile = profile or profiles.get_profile(verbose=False)
     base, _ = models.load_base_model(profile)
-    return cache.folder_for("lora-sweep", {"v": 2, "base": cache.fingerprint(base),
+    return cache.folder_for("lora-sweep", {"v": 3, "base": cache.fingerprint(base),
                                            "data": cache.file_hash(data.path_of("instructions", "train")),
                                            **settings(profile)})
 
@@ -83,26 +86,51 @@ def _required(profile) -> list[str]:
             + [f"{variant_dir_name(v)}/adapter_model.safetensors" for v in cfg.sweep_variants])
 
 
-def _train_one(profile, peft_config: LoraConfig, folder: Path, label: str) -> dict[str, Any]:
-    s = settings(profile)
-    recipe = s["recipe"]
+def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, label: str):
+    """One run at ``lr``: the trained model and its figures (test and validation accuracy,
+    general-text perplexity, trainable parameters, training seconds)."""
     model, tokenizer = models.load_base_model(profile)
+    recipe = {**s["recipe"], "lr": lr}
     seed_mod.seed_everything(recipe["seed"])
     run = sft.train_sft(model, tokenizer, sft.sft_dataset("train"), peft_config=peft_config, **recipe)
-    ev = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64, perplexity_blocks=s["n_ppl_blocks"])
-    run.model.save_pretrained(folder, safe_serialization=True)
-    print(f"{label}: task accuracy {ev['task_accuracy']:.1%}, general-text perplexity "
-          f"{ev['general_perplexity']:.1f}, {run.train_seconds:.0f} s", flush=True)
-    return {"trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": ev["task_accuracy"],
-            "general_perplexity": ev["general_perplexity"], "train_seconds": run.train_seconds}
+    val = evaluation.evaluate(run.model, tokenizer, split="validation", n=s["n_eval"], batch_size=64,
+                              perplexity_blocks=s["n_ppl_blocks"])
+    test = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64)
+    row = {"lr": lr, "trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": test["task_accuracy"],
+           "validation_accuracy": val["task_accuracy"], "general_perplexity": val["general_perplexity"],
+           "train_seconds": run.train_seconds}
+    print(f"{label}, lr {lr:g}: validation accuracy {row['validation_accuracy']:.1%}, task accuracy "
+          f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
+          f"{run.train_seconds:.0f} s", flush=True)
+    return run.model, row
+
+
+def pick(by_lr: dict[str, dict[str, Any]]) -> str:
+    """The learning rate (a key of ``by_lr``) whose run answered most validation questions right;
+    between equals, the one that forgot less (lower general-text perplexity). Test questions play
+    no part: they stay held out for the figure the lesson reports."""
+    return max(by_lr, key=lambda k: (by_lr[k]["validation_accuracy"], -by_lr[k]["general_perplexity"]))
 
 
 def _train(profile, folder: Path) -> None:
     s = settings(profile)
-    ranks = {str(r): _train_one(profile, rank_config(r, profile), folder / f"rank{r}", f"r={r:3d}")
-             for r in s["ranks"]}
-    variants = {v: _train_one(profile, variant_config(v, profile), folder / variant_dir_name(v),
-                              f"r={s['variant_r']}, {v}") for v in s["variants"]}
+    ranks = {}
+    for r in s["ranks"]:
+        by_lr, best = {}, None
+        for lr in s["learning_rates"]:
+            model, row = _train_one(profile, s, rank_config(r, profile), lr, f"r={r:3d}")
+            by_lr[f"{lr:g}"] = row
+            if pick(by_lr) == f"{lr:g}":  # the best so far: its adapter replaces the one saved before
+                best = f"{lr:g}"
+                model.save_pretrained(folder / f"rank{r}", safe_serialization=True)
+            del model
+        ranks[str(r)] = {**by_lr[best], "by_lr": by_lr}
+    variants = {}
+    for v in s["variants"]:  # at the lesson's own lr: each changes the lesson's run one way
+        model, variants[v] = _train_one(profile, s, variant_config(v, profile), s["recipe"]["lr"],
+                                        f"r={s['variant_r']}, {v}")
+        model.save_pretrained(folder / variant_dir_name(v), safe_serialization=True)
+        del model
     (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "variants": variants,
                                                  "torch_threads": torch.get_num_threads()},
                                                 indent=2, sort_keys=True) + "\n")
@@ -110,8 +138,9 @@ def _train(profile, folder: Path) -> None:
 
 def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
     """The sweep: its settings and, per rank (a string key) and per variant (its name), trainable
-    parameters, task accuracy, general-text perplexity and training seconds. Trained on first call
-    (or with ``rebuild``) and cached."""
+    parameters, task and validation accuracy, general-text perplexity and training seconds; a rank's
+    row is its picked learning rate's (``lr``), and ``by_lr`` holds every rate it tried. Trained on
+    first call (or with ``rebuild``) and cached."""
     profile = profile or profiles.get_profile(verbose=False)
     folder = cache_path(profile)
     if rebuild and folder.exists():
@@ -126,7 +155,7 @@ def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
 
 
 def adapter_dir(r: int, profile=None) -> Path:
-    """The saved adapter of rank ``r`` (for ``PeftModel.from_pretrained``)."""
+    """The saved adapter of rank ``r``, trained at its picked learning rate (for ``PeftModel.from_pretrained``)."""
     folder = cache_path(profile) / f"rank{r}"
     if not folder.is_dir():
         raise SweepCacheError(f"no adapter of rank {r} in {folder.parent}; {HINT}")
@@ -138,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="train it again even if it is cached (make test does)")
     args = ap.parse_args(argv)
     sweep = load(rebuild=args.rebuild)
-    print(f"LoRA rank sweep, {sweep['recipe']['steps']} steps each, lr {sweep['recipe']['lr']:g}, alpha = 2r:")
+    print(f"LoRA rank sweep, {sweep['recipe']['steps']} steps each, alpha = 2r, the learning rate picked on "
+          f"validation from {', '.join(f'{lr:g}' for lr in sweep['learning_rates'])}:")
     for r, row in sorted(sweep["ranks"].items(), key=lambda kv: int(kv[0])):
-        print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, task accuracy {row['task_accuracy']:.1%}, "
-              f"general-text perplexity {row['general_perplexity']:.1f}")
+        print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, lr {row['lr']:g}, task accuracy "
+              f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")
     for name, row in sweep["variants"].items():
         print(f"  r={sweep['variant_r']}, {name}: {row['trainable_params']:,} trainable, task accuracy "
               f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")

@@ -15,6 +15,7 @@ import statistics
 
 import pytest
 
+from course_utils import lora_sweep
 from course_utils.results import SEEDS_HINT, metric, metric_of, seed_records
 
 R = "04_lora"
@@ -27,12 +28,15 @@ def test_scratch_lora_agrees_with_peft():
     assert metric(R, "lora_vs_peft_max_abs_diff") < 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason="aim not reached, the same for every seed (a parameter count): r=8 on all 7 "
-                   "linear layers trains 116,736 of 2,145,984 weights, 5.4% > 5%; r=4 (2.7%) is not tuned yet "
-                   "(issue 13)")
-def test_lora_trains_at_most_5_percent_of_the_parameters():
-    ratio = metric(R, "lora.trainable_params") / metric(R, "full.trainable_params")
-    assert ratio <= 0.05, f"LoRA trains {ratio:.1%} of full fine-tuning's parameters"
+def test_the_best_lora_within_5_percent_of_the_weights_reaches_90_percent_of_full_finetuning():
+    """The issue's aim. The lesson's r=8 on all 7 linear layers trains 116,736 of 2,145,984 weights (5.4%), so the
+    candidates are the sweep's ranks at or under 5%; the best is the one with the highest *validation* accuracy
+    (each at its picked learning rate), and its test accuracy is judged. Seed 0 (2026-12-07, 1,000 steps, alpha
+    = 2r): r=1 (14,592 weights, 0.7%) 2.1% and r=4 (58,368, 2.7%) 87.9% on test, 87.9% on validation; full fine-
+    tuning 92.5%, so r=4 reaches 95% of it. r=4 learns in a narrow window: 4.6% at lr 2.5e-3 and 5.0% at 1e-2.
+    One seed: the seed-mean form of this aim needs the sweep over seeds (`make seeds`)."""
+    best, share = _best_small_lora_share_of_full(lambda k: metric(R, k))
+    assert share >= RATIO_OF_FULL, f"LoRA r={best} reaches {share:.0%} of full fine-tuning's accuracy"
 
 
 def test_lora_learns_the_task():
@@ -68,7 +72,9 @@ def test_lora_forgets_less():
 
 
 def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
-    """The issue's aim, judged on means over seeds: a single sweep cannot decide it. At LoRA's own
+    """The issue's aim, judged on means over seeds: a single sweep cannot decide it. Since 2026-12-07 each rank
+    picks its rate on validation (seed 0: r=1/4/16 2.1/87.9/94.2%, the lesson's r=8 98.8%; figures below are
+    from the one-rate sweep before it). At LoRA's own
     1,000 steps, lr 5e-3 and alpha = 2r (course_utils.lora_sweep, seed 0), two clean-clone runs of the
     same settings, numerically different only in the CPU's arithmetic, disagreed about which rank learns:
     r=1/4/16 reached 2.5/87.9/54.6% in one and 1.2/12.5/89.2% in the other (r=8, the main run: 98.8%).
@@ -88,9 +94,50 @@ def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
     assert steady, f"mean accuracy by rank over seeds {sorted(runs)}: {by_rank}; no rank should learn clearly less"
 
 
+def _best_small_lora_share_of_full(metrics_of) -> tuple[str, float]:
+    """The sweep's rank at or under 5% of the weights with the best validation accuracy, and its test
+    accuracy as a share of full fine-tuning's."""
+    total, full = metrics_of("full.trainable_params"), metrics_of("full.task_accuracy")
+    small = {r: row for r, row in metrics_of("rank_sweep").items() if row["trainable_params"] <= 0.05 * total}
+    assert small, "no rank of the sweep trains 5% of the weights or fewer"
+    best = max(small, key=lambda r: small[r]["validation_accuracy"])
+    return best, small[best]["task_accuracy"] / full
+
+
+def test_the_best_small_lora_reaches_90_percent_of_full_finetuning_over_seeds():
+    """The aim above on a mean over at least 3 seeds (`make seeds`)."""
+    shares = {rec["seed"]: _best_small_lora_share_of_full(lambda k, rec=rec: metric_of(rec, k))
+              for rec in seed_records(R)}
+    if len(shares) < 3:
+        pytest.skip(f"judged on a mean over at least 3 seeds; build/seeds holds seed(s) {sorted(shares)}: {SEEDS_HINT}")
+    mean = statistics.mean(share for _, share in shares.values())
+    assert mean >= RATIO_OF_FULL, f"(rank, share of full fine-tuning's accuracy) by seed: {shares}; mean {mean:.2f}"
+
+
+def test_each_rank_trains_at_its_own_learning_rate_picked_on_validation():
+    """One rate for every rank (5e-3, tuned for r=8) let r=16 take steps too large for it: 54.6% at general perplexity
+    1,331 in one clean-clone run, 89.2% at 713 in another. The sweep now tries half, once and twice the rate at
+    each rank and keeps the best on the validation questions. Seed 0 (2026-12-07), validation / test accuracy
+    and general perplexity at 2.5e-3, 5e-3 and 1e-2: r=1 0.8/1.7% 13.8, 1.7/2.5% 27.0, 2.1/2.1% 31.5 (picks
+    1e-2, noise); r=4 3.3/4.6% 37.0, 87.9/87.9% 52.9, 3.8/5.0% 209 (picks 5e-3); r=16 100/94.2% 96.1, 58.8/54.6%
+    1,331, 2.1/3.3% 3,866 (picks 2.5e-3). The largest rank wants a smaller rate, and at the r=8 rate it forgets
+    14 times more."""
+    sweep, rates, lesson_lr = metric(R, "rank_sweep"), metric(R, "rank_sweep_learning_rates"), metric(R, "lora_lr")
+    for r, row in sweep.items():
+        tried = sorted(float(k) for k in row["by_lr"])
+        assert tried == pytest.approx(sorted(rates)), f"r={r} tried {tried}"
+        assert float(lora_sweep.pick(row["by_lr"])) == pytest.approx(row["lr"]), f"r={r}: {row['lr']} is not the best"
+        assert row["lr"] == pytest.approx(row["by_lr"][f"{row['lr']:g}"]["lr"])
+    largest = sweep[max(sweep, key=int)]
+    assert largest["lr"] < lesson_lr, f"the largest rank picked {largest['lr']:g}, the lesson's rate is {lesson_lr:g}"
+    at_lesson_rate = largest["by_lr"][f"{lesson_lr:g}"]["general_perplexity"]
+    assert at_lesson_rate > 3 * largest["general_perplexity"], (at_lesson_rate, largest["general_perplexity"])
+
+
 def test_rank_one_is_too_small_to_learn_the_facts():
-    # seed 0, 1,000 steps each, two clean-clone runs: r=1 2.5% and 1.2%; the best larger rank 87.9% (r=4) and
-    # 89.2% (r=16): which larger rank learns varies between runs (see above), that r=1 does not does not
+    # seed 0, 1,000 steps each, r=1 at 2.5e-3 / 5e-3 / 1e-2: 1.7 / 2.5 / 2.1%; the best larger rank 94.2% (r=16
+    # at its picked 2.5e-3). With one rate, two clean-clone runs: r=1 2.5% and 1.2%; the best larger rank 87.9%
+    # (r=4) and 89.2% (r=16): which larger rank learns varied between runs, that r=1 does not did not
     sweep = metric(R, "rank_sweep")
     ranks = sorted(sweep, key=int)
     r1 = sweep[ranks[0]]["task_accuracy"]
@@ -100,7 +147,8 @@ def test_rank_one_is_too_small_to_learn_the_facts():
 
 
 def test_forgetting_grows_with_rank():
-    # seed 0, general-text perplexity after 1,000 steps (base 2.10), two clean-clone runs: r=1 27.0 / 22.5,
+    # seed 0, general-text perplexity after 1,000 steps (base 2.10), each rank at its picked rate (2026-12-07):
+    # r=1 31.5, r=4 52.9, r=16 96.1. With one rate (5e-3) for all, two clean-clone runs: r=1 27.0 / 22.5,
     # r=4 52.9 / 52.6, r=16 1,331 / 713
     sweep = metric(R, "rank_sweep")
     ppl = [sweep[r]["general_perplexity"] for r in sorted(sweep, key=int)]

@@ -97,3 +97,14 @@ def test_sweep_variants_change_the_lessons_lora_one_way_each():
     assert lora_sweep.variant_dir_name("attention only") == "variant-attention-only"
     with pytest.raises(ValueError, match="unknown LoRA variant 'LoRA\\+': use one of attention only, DoRA"):
         lora_sweep.variant_config("LoRA+")
+
+
+def test_sweep_picks_each_ranks_rate_on_validation_and_breaks_ties_by_forgetting():
+    by_lr = {"0.0025": {"validation_accuracy": 0.60, "task_accuracy": 0.95, "general_perplexity": 20.0},
+             "0.005": {"validation_accuracy": 0.80, "task_accuracy": 0.70, "general_perplexity": 90.0},
+             "0.01": {"validation_accuracy": 0.80, "task_accuracy": 0.75, "general_perplexity": 400.0}}
+    assert lora_sweep.pick(by_lr) == "0.005"  # the test accuracy plays no part
+    cfg = profiles.get_profile(verbose=False).lesson("04")
+    s = lora_sweep.settings()
+    assert s["learning_rates"] == pytest.approx([cfg.lr * f for f in cfg.sweep_lr_factors])
+    assert s["picked_on"] == "validation"

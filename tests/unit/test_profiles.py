@@ -77,6 +77,8 @@ def test_configs_are_frozen():
     ("04", "target_modules", ["qkv_proj"], "a non-empty list of q_proj, k_proj"),
     ("04", "sweep_ranks", [4, 0], "a non-empty list of ints >= 1"),
     ("04", "sweep_variants", ["LoRA+"], "a list of attention only, DoRA"),
+    ("04", "sweep_lr_factors", [1.0, -2.0], "a non-empty list of numbers > 0"),
+    ("04", "sweep_lr_factors", [], "a non-empty list of numbers > 0"),
     ("01", "n_head", 5, None),  # d_model 128 is not a multiple of 5
     ("07", "mini_batch_size", 5, r"a divisor of batch_size \(32\)"),
     ("07", "sweep_kl_coefs", [-0.1], "a non-empty list of numbers >= 0"),
