@@ -6,8 +6,9 @@ at several learning rates (multiples of the lesson's), and keeps the one that an
 validation questions: one rate for every rank let the large ranks take steps too large for them.
 That does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
 before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
-the model cache; a learner who opens the notebook without it trains it there (a few minutes on a
-CPU). Every rank keeps the adapter of its picked rate, so the lesson can load two of them on one base model.
+the model cache; a learner who opens the notebook without it trains it there (11 runs in the tiny
+profile: about 20 minutes on 2 CPU cores). Every rank keeps the adapter of its picked rate, so the
+lesson can load two of them on one base model.
 """
 from __future__ import annotations
 
@@ -146,8 +147,10 @@ def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
     if rebuild and folder.exists():
         with cache.lock(folder):
             shutil.rmtree(folder)
-    cache.get_or_build(folder, lambda tmp: _train(profile, tmp), _required(profile), HINT,
-                       log=print, what="LoRA rank sweep", error=SweepCacheError)
+    s = settings(profile)
+    n_runs = len(s["ranks"]) * len(s["learning_rates"]) + len(s["variants"])
+    cache.get_or_build(folder, lambda tmp: _train(profile, tmp), _required(profile), HINT, log=print,
+                       what=f"LoRA rank sweep ({n_runs} runs of {s['recipe']['steps']} steps)", error=SweepCacheError)
     try:
         return json.loads((folder / SWEEP_FILE).read_text())
     except (OSError, ValueError) as e:
