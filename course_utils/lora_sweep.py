@@ -7,14 +7,19 @@ validation questions: one rate for every rank let the large ranks take steps too
 That does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
 before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
 the model cache; a learner who opens the notebook without it trains it there (11 runs in the tiny
-profile: about 20 minutes on 2 CPU cores). Every rank keeps the adapter of its picked rate, so the
-lesson can load two of them on one base model.
+profile: about 15 minutes on 2 CPU cores, two at a time). Every rank keeps the adapter of its picked
+rate, so the lesson can load two of them on one base model.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import pickle
 import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +92,9 @@ def _required(profile) -> list[str]:
             + [f"{variant_dir_name(v)}/adapter_model.safetensors" for v in cfg.sweep_variants])
 
 
-def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, label: str):
-    """One run at ``lr``: the trained model and its figures (test and validation accuracy,
-    general-text perplexity, trainable parameters, training seconds)."""
+def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, out: str) -> dict[str, Any]:
+    """One run at ``lr``: train, save the adapter to ``out``, return its figures (test and validation
+    accuracy, general-text perplexity, trainable parameters, training seconds)."""
     model, tokenizer = models.load_base_model(profile)
     recipe = {**s["recipe"], "lr": lr}
     seed_mod.seed_everything(recipe["seed"])
@@ -97,13 +102,10 @@ def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, l
     val = evaluation.evaluate(run.model, tokenizer, split="validation", n=s["n_eval"], batch_size=64,
                               perplexity_blocks=s["n_ppl_blocks"])
     test = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64)
-    row = {"lr": lr, "trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": test["task_accuracy"],
-           "validation_accuracy": val["task_accuracy"], "general_perplexity": val["general_perplexity"],
-           "train_seconds": run.train_seconds}
-    print(f"{label}, lr {lr:g}: validation accuracy {row['validation_accuracy']:.1%}, task accuracy "
-          f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
-          f"{run.train_seconds:.0f} s", flush=True)
-    return run.model, row
+    run.model.save_pretrained(out, safe_serialization=True)
+    return {"lr": lr, "trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": test["task_accuracy"],
+            "validation_accuracy": val["task_accuracy"], "general_perplexity": val["general_perplexity"],
+            "train_seconds": run.train_seconds}
 
 
 def pick(by_lr: dict[str, dict[str, Any]]) -> str:
@@ -113,27 +115,69 @@ def pick(by_lr: dict[str, dict[str, Any]]) -> str:
     return max(by_lr, key=lambda k: (by_lr[k]["validation_accuracy"], -by_lr[k]["general_perplexity"]))
 
 
+def side_by_side(profile) -> int:
+    """How many sweep runs train at once. On a CPU with two threads or more, two runs on half the
+    threads each: a tiny model's step does not use two threads fully, so two one-thread runs finish
+    a third sooner than one two-thread run after another (and give the same figures). On a GPU, one."""
+    return 1 if profile.device != "cpu" else min(2, seed_mod.cpu_threads())
+
+
+def _in_subprocess(job: tuple, threads: int) -> dict[str, Any]:
+    """Run ``_train_one(*job)`` in a fresh Python (``python -m course_utils.lora_sweep --job``), so two
+    runs can train at once whatever started this one (a script, a notebook's kernel)."""
+    out = Path(job[-1])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "job.pkl").write_bytes(pickle.dumps(job))
+    env = {**os.environ, "COURSE_TORCH_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-m", "course_utils.lora_sweep", "--job", str(out / "job.pkl")], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the sweep run in {out} failed:\n{done.stderr[-3000:]}")
+    row = json.loads((out / "row.json").read_text())
+    for name in ("job.pkl", "row.json"):
+        (out / name).unlink()
+    return row
+
+
 def _train(profile, folder: Path) -> None:
     s = settings(profile)
+    jobs = [(f"r={r:3d}", rank_config(r, profile), lr, folder / f"rank{r}" / f"lr{lr:g}")
+            for r in s["ranks"] for lr in s["learning_rates"]]
+    # the variants at the lesson's own lr: each changes the lesson's run one way
+    jobs += [(f"r={s['variant_r']}, {v}", variant_config(v, profile), s["recipe"]["lr"], folder / variant_dir_name(v))
+             for v in s["variants"]]
+    workers, threads = side_by_side(profile), None
+    if workers == 1:
+        rows = (_train_one(profile, s, cfg, lr, str(out)) for _, cfg, lr, out in jobs)
+    else:
+        threads = max(1, seed_mod.cpu_threads() // workers)
+        pool = ThreadPoolExecutor(workers)  # each thread waits on one subprocess
+        rows = (f.result() for f in [pool.submit(_in_subprocess, (profile, s, cfg, lr, str(out)), threads)
+                                     for _, cfg, lr, out in jobs])
+    done = []
+    try:
+        for (label, _, lr, _), row in zip(jobs, rows, strict=True):
+            print(f"{label}, lr {lr:g}: validation accuracy {row['validation_accuracy']:.1%}, task accuracy "
+                  f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
+                  f"{row['train_seconds']:.0f} s", flush=True)
+            done.append(row)
+    finally:
+        if workers > 1:
+            pool.shutdown(cancel_futures=True)
+    rows = iter(done)
     ranks = {}
     for r in s["ranks"]:
-        by_lr, best = {}, None
-        for lr in s["learning_rates"]:
-            model, row = _train_one(profile, s, rank_config(r, profile), lr, f"r={r:3d}")
-            by_lr[f"{lr:g}"] = row
-            if pick(by_lr) == f"{lr:g}":  # the best so far: its adapter replaces the one saved before
-                best = f"{lr:g}"
-                model.save_pretrained(folder / f"rank{r}", safe_serialization=True)
-            del model
+        by_lr = {f"{lr:g}": next(rows) for lr in s["learning_rates"]}
+        best = pick(by_lr)
+        for f in (folder / f"rank{r}" / f"lr{best}").iterdir():  # the picked rate's adapter is the rank's
+            f.rename(folder / f"rank{r}" / f.name)
+        for lr in by_lr:
+            shutil.rmtree(folder / f"rank{r}" / f"lr{lr}")
         ranks[str(r)] = {**by_lr[best], "by_lr": by_lr}
-    variants = {}
-    for v in s["variants"]:  # at the lesson's own lr: each changes the lesson's run one way
-        model, variants[v] = _train_one(profile, s, variant_config(v, profile), s["recipe"]["lr"],
-                                        f"r={s['variant_r']}, {v}")
-        model.save_pretrained(folder / variant_dir_name(v), safe_serialization=True)
-        del model
+    variants = {v: next(rows) for v in s["variants"]}
     (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "variants": variants,
-                                                 "torch_threads": torch.get_num_threads()},
+                                                 "side_by_side": workers,
+                                                 "torch_threads": threads if workers > 1 else torch.get_num_threads()},
                                                 indent=2, sort_keys=True) + "\n")
 
 
@@ -168,7 +212,12 @@ def adapter_dir(r: int, profile=None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Train (if missing) and print lesson 04's LoRA rank sweep.")
     ap.add_argument("--rebuild", action="store_true", help="train it again even if it is cached (make test does)")
+    ap.add_argument("--job", help=argparse.SUPPRESS)  # one run of a sweep that trains two at once (_in_subprocess)
     args = ap.parse_args(argv)
+    if args.job:
+        job = pickle.loads(Path(args.job).read_bytes())  # written by this module's _in_subprocess
+        (Path(job[-1]) / "row.json").write_text(json.dumps(_train_one(*job)))
+        return 0
     sweep = load(rebuild=args.rebuild)
     print(f"LoRA rank sweep, {sweep['recipe']['steps']} steps each, alpha = 2r, the learning rate picked on "
           f"validation from {', '.join(f'{lr:g}' for lr in sweep['learning_rates'])}:")

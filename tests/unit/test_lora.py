@@ -1,5 +1,6 @@
 """The from-scratch LoRA layer: zero update at init, merge equals unmerged, agrees with peft."""
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -108,3 +109,12 @@ def test_sweep_picks_each_ranks_rate_on_validation_and_breaks_ties_by_forgetting
     s = lora_sweep.settings()
     assert s["learning_rates"] == pytest.approx([cfg.lr * f for f in cfg.sweep_lr_factors])
     assert s["picked_on"] == "validation"
+
+
+def test_sweep_trains_two_runs_at_once_only_on_a_cpu_with_two_threads(monkeypatch):
+    cpu = profiles.get_profile(verbose=False)
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "2")
+    assert lora_sweep.side_by_side(cpu) == 2
+    assert lora_sweep.side_by_side(dataclasses.replace(cpu, device="cuda")) == 1  # one GPU: one run at a time
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "1")
+    assert lora_sweep.side_by_side(cpu) == 1
