@@ -139,6 +139,13 @@ def _in_subprocess(job: tuple, threads: int) -> dict[str, Any]:
     return row
 
 
+def _longest_first(jobs: list[tuple]) -> list[tuple]:
+    """The jobs in the order to start them: DoRA (it renormalises every adapted weight each step),
+    then the larger ranks. Two workers then finish together instead of one training the slowest run
+    alone at the end."""
+    return sorted(jobs, key=lambda job: (job[1].use_dora, job[1].r), reverse=True)
+
+
 def _train(profile, folder: Path) -> None:
     s = settings(profile)
     jobs = [(f"r={r:3d}", rank_config(r, profile), lr, folder / f"rank{r}" / f"lr{lr:g}")
@@ -146,6 +153,7 @@ def _train(profile, folder: Path) -> None:
     # the variants at the lesson's own lr: each changes the lesson's run one way
     jobs += [(f"r={s['variant_r']}, {v}", variant_config(v, profile), s["recipe"]["lr"], folder / variant_dir_name(v))
              for v in s["variants"]]
+    jobs = _longest_first(jobs)
     workers, threads = side_by_side(profile), None
     if workers == 1:
         rows = (_train_one(profile, s, cfg, lr, str(out)) for _, cfg, lr, out in jobs)
@@ -154,27 +162,26 @@ def _train(profile, folder: Path) -> None:
         pool = ThreadPoolExecutor(workers)  # each thread waits on one subprocess
         rows = (f.result() for f in [pool.submit(_in_subprocess, (profile, s, cfg, lr, str(out)), threads)
                                      for _, cfg, lr, out in jobs])
-    done = []
+    done = {}  # output folder -> the run's figures
     try:
-        for (label, _, lr, _), row in zip(jobs, rows, strict=True):
+        for (label, _, lr, out), row in zip(jobs, rows, strict=True):
             print(f"{label}, lr {lr:g}: validation accuracy {row['validation_accuracy']:.1%}, task accuracy "
                   f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
                   f"{row['train_seconds']:.0f} s", flush=True)
-            done.append(row)
+            done[out] = row
     finally:
         if workers > 1:
             pool.shutdown(cancel_futures=True)
-    rows = iter(done)
     ranks = {}
     for r in s["ranks"]:
-        by_lr = {f"{lr:g}": next(rows) for lr in s["learning_rates"]}
+        by_lr = {f"{lr:g}": done[folder / f"rank{r}" / f"lr{lr:g}"] for lr in s["learning_rates"]}
         best = pick(by_lr)
         for f in (folder / f"rank{r}" / f"lr{best}").iterdir():  # the picked rate's adapter is the rank's
             f.rename(folder / f"rank{r}" / f.name)
         for lr in by_lr:
             shutil.rmtree(folder / f"rank{r}" / f"lr{lr}")
         ranks[str(r)] = {**by_lr[best], "by_lr": by_lr}
-    variants = {v: next(rows) for v in s["variants"]}
+    variants = {v: done[folder / variant_dir_name(v)] for v in s["variants"]}
     (folder / SWEEP_FILE).write_text(json.dumps({**s, "ranks": ranks, "variants": variants,
                                                  "side_by_side": workers,
                                                  "torch_threads": threads if workers > 1 else torch.get_num_threads()},

@@ -118,3 +118,10 @@ def test_sweep_trains_two_runs_at_once_only_on_a_cpu_with_two_threads(monkeypatc
     assert lora_sweep.side_by_side(dataclasses.replace(cpu, device="cuda")) == 1  # one GPU: one run at a time
     monkeypatch.setenv("COURSE_TORCH_THREADS", "1")
     assert lora_sweep.side_by_side(cpu) == 1
+
+
+def test_sweep_starts_the_longest_runs_first():
+    jobs = [(f"r={r}", lora_sweep.rank_config(r), 5e-3, f"rank{r}") for r in (1, 16, 4)]
+    jobs += [(v, lora_sweep.variant_config(v), 5e-3, v) for v in ("attention only", "DoRA")]
+    order = [label for label, *_ in lora_sweep._longest_first(jobs)]
+    assert order == ["DoRA", "r=16", "attention only", "r=4", "r=1"]
