@@ -121,6 +121,7 @@ class Lesson01Config(LessonConfig):
     tokenizer_docs: int          # training documents the BPE tokenizers learn from
     vocab_sizes: list[int]       # BPE vocabulary sizes compared (tokens)
     train_docs: int              # general-corpus documents the GPT trains on
+    val_docs: int                # general-corpus validation documents for the perplexities (the split has 552)
     vocab_size: int              # the GPT's vocabulary (tokens)
     n_layer: int                 # transformer blocks
     d_model: int                 # hidden width (a multiple of n_head)
@@ -137,8 +138,8 @@ class Lesson01Config(LessonConfig):
     seed: int = 0                # the run's $COURSE_SEED (set by profiles._build)
 
     def __post_init__(self) -> None:
-        self._ints("n_raw_docs", "tokenizer_docs", "train_docs", "vocab_size", "n_layer", "d_model", "n_head",
-                   "d_ff", "seq_len", "steps", "batch_size", "eval_every", "n_eval_blocks", "scaling_steps")
+        self._ints("n_raw_docs", "tokenizer_docs", "train_docs", "val_docs", "vocab_size", "n_layer", "d_model",
+                   "n_head", "d_ff", "seq_len", "steps", "batch_size", "eval_every", "n_eval_blocks", "scaling_steps")
         self._ints("seed", low=0)
         self._numbers("lr")
         self._int_lists("vocab_sizes", "scaling_widths")

@@ -58,13 +58,13 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
     "01": {  # pretraining: the same recipe as the base model, a shorter run (models.BASE_RECIPE is the full one)
         "tiny": Lesson01Config(
             n_raw_docs=400, tokenizer_docs=3000, vocab_sizes=[300, 700, 2048],
-            train_docs=6000, vocab_size=2048, n_layer=4, d_model=128, n_head=4,
+            train_docs=6000, val_docs=552, vocab_size=2048, n_layer=4, d_model=128, n_head=4,
             d_ff=384, seq_len=128, steps=250, batch_size=16, lr=2e-3, eval_every=25,
             n_eval_blocks=48, scaling_widths=[32, 64, 128], scaling_steps=60),
         # hub: about 3.5 passes over the corpus's ~1.2M tokens (250 x 64 x 256), not 28
         "hub": Lesson01Config(
             n_raw_docs=2000, tokenizer_docs=13000, vocab_sizes=[500, 2048, 8192],
-            train_docs=13439, vocab_size=2048, n_layer=8, d_model=384, n_head=6,
+            train_docs=13439, val_docs=552, vocab_size=2048, n_layer=8, d_model=384, n_head=6,
             d_ff=1024, seq_len=256, steps=250, batch_size=64, lr=1e-3, eval_every=25,
             n_eval_blocks=128, scaling_widths=[64, 128, 256, 384], scaling_steps=100),
     },
@@ -165,7 +165,8 @@ LESSON_SIZES: dict[str, dict[str, LessonConfig]] = {
 #: hub-smoke: the hub sizes (learning rates, recipes) with a few steps on a few rows each.
 SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
     "00": {"seq_len": 64},
-    "01": {"n_raw_docs": 50, "tokenizer_docs": 300, "vocab_sizes": [300, 500], "train_docs": 300, "vocab_size": 500,
+    "01": {"n_raw_docs": 50, "tokenizer_docs": 300, "vocab_sizes": [300, 500], "train_docs": 300, "val_docs": 50,
+           "vocab_size": 500,
            "n_layer": 1, "d_model": 32, "n_head": 2, "d_ff": 64, "seq_len": 32, "steps": 6, "batch_size": 4,
            "eval_every": 3, "n_eval_blocks": 4, "scaling_widths": [16, 32], "scaling_steps": 3},
     "02": {"pretrain_copies": 1, "pretrain_steps": 5, "transfer_steps": 5, "cnn_labels_per_class": [1, 2],

@@ -168,3 +168,10 @@ def test_hub_lesson_01_runs_a_few_epochs_not_dozens():
     seen = hub.steps * hub.batch_size * hub.seq_len
     fewest, most = seen / (chars / 3), seen / (chars / 6)
     assert 1 <= fewest and most <= 8, (fewest, most)
+
+
+def test_lesson_01_measures_perplexity_on_the_whole_validation_split_outside_the_smoke_run():
+    """val_docs only shortens the stand-in Hub pass (a CPU in float16 took 106 s on the full split)."""
+    n = len(data.load_rows("general", "validation"))
+    assert [profiles.LESSON_SIZES["01"][p].val_docs for p in ("tiny", "hub")] == [n, n]
+    assert profiles.LESSON_SIZES["01"]["hub-smoke"].val_docs < n
