@@ -28,8 +28,9 @@ help:
 setup:
 	@bash scripts/setup_env.sh
 
-# set-up, ruff, base model, unit tests, every notebook under nbval (parallel lanes, one torch
-# thread each), claims + integration tests, the stand-in Hub pass; timed against tests/budget.toml
+# set-up, ruff, base model, unit tests, lesson 04's sweep, every notebook under nbval (parallel lanes,
+# one torch thread each), the stand-in Hub pass beside the capstone, claims + integration tests;
+# timed against tests/budget.toml
 test:
 	@start=$$(date +%s); bash scripts/setup_env.sh && \
 	  $(RUN_ENV) $(PY) scripts/test_suite.py --setup-seconds $$(( $$(date +%s) - start ))
