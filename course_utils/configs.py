@@ -226,7 +226,8 @@ class Lesson04Config(LessonConfig):
     n_ppl_blocks: int            # general-text blocks for the perplexity
     timing_steps: int            # steps timed per model (seconds per step)
     sweep_ranks: list[int]       # ranks of the rank sweep
-    sweep_steps: int             # optimizer steps of each rank-sweep run (course_utils.lora_sweep)
+    sweep_steps: int             # optimizer steps of each rank-sweep run (course_utils.lora_sweep) ...
+    sweep_small_rank_steps: int  # ... but of a rank below r: smaller ranks converge more slowly
     sweep_lr_factors: list[float]  # each sweep rank trains at lr times each of these; validation picks one
     sweep_variants: list[str]    # the lesson's r and alpha changed one way each (see KNOWN_SWEEP_VARIANTS)
     prompt_tuning_steps: int     # optimizer steps of prompt tuning
@@ -236,7 +237,7 @@ class Lesson04Config(LessonConfig):
 
     def __post_init__(self) -> None:
         self._ints("r", "alpha", "steps", "n_eval", "n_ppl_blocks", "timing_steps", "sweep_steps",
-                   "prompt_tuning_steps", "virtual_tokens")
+                   "sweep_small_rank_steps", "prompt_tuning_steps", "virtual_tokens")
         self._ints("seed", low=0)
         self._numbers("lr", "prompt_tuning_lr")
         self._int_lists("sweep_ranks")

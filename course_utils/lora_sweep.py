@@ -2,8 +2,9 @@
 lesson's LoRA beside it (attention-only targets, DoRA), for the learning-forgetting frontier.
 
 Each rank trains as long as the lesson's main LoRA run (at 100 steps no rank had begun to answer),
-at several learning rates (multiples of the lesson's), and keeps the one that answered most
-validation questions: one rate for every rank let the large ranks take steps too large for them.
+a rank below the lesson's half as long again (smaller ranks converge more slowly), at several
+learning rates (multiples of the lesson's), and keeps the one that answered most validation
+questions: one rate for every rank let the large ranks take steps too large for them.
 That does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
 before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
 the model cache; a learner who opens the notebook without it trains it there (11 runs in the tiny
@@ -61,12 +62,14 @@ def variant_config(name: str, profile=None) -> LoraConfig:
 
 
 def settings(profile=None) -> dict[str, Any]:
-    """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks, the
-    learning rates each rank tries, the variants and the evaluation."""
+    """Everything that makes the sweep: the LoRA recipe with the sweep's steps, the ranks and the
+    steps each trains, the learning rates each rank tries, the variants and the evaluation."""
     profile = profile or profiles.get_profile(verbose=False)
     cfg = profile.lesson("04")
     recipe = {**dict(sft.lora_recipe(profile)), "steps": cfg.sweep_steps}
-    return {"recipe": recipe, "ranks": list(cfg.sweep_ranks), "targets": sorted(cfg.target_modules), "alpha": "2r",
+    steps = {str(r): cfg.sweep_small_rank_steps if r < cfg.r else cfg.sweep_steps for r in cfg.sweep_ranks}
+    return {"recipe": recipe, "ranks": list(cfg.sweep_ranks), "steps_by_rank": steps,
+            "targets": sorted(cfg.target_modules), "alpha": "2r",
             "learning_rates": [recipe["lr"] * f for f in cfg.sweep_lr_factors], "picked_on": "validation",
             "variants": list(cfg.sweep_variants), "variant_r": cfg.r, "variant_alpha": cfg.alpha,
             "n_eval": cfg.n_eval, "n_ppl_blocks": cfg.n_ppl_blocks}
@@ -92,18 +95,19 @@ def _required(profile) -> list[str]:
             + [f"{variant_dir_name(v)}/adapter_model.safetensors" for v in cfg.sweep_variants])
 
 
-def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, out: str) -> dict[str, Any]:
-    """One run at ``lr``: train, save the adapter to ``out``, return its figures (test and validation
-    accuracy, general-text perplexity, trainable parameters, training seconds)."""
+def _train_one(profile, s: dict[str, Any], peft_config: LoraConfig, lr: float, steps: int, out: str) -> dict[str, Any]:
+    """One run at ``lr`` for ``steps``: train, save the adapter to ``out``, return its figures (test and
+    validation accuracy, general-text perplexity, trainable parameters, training seconds)."""
     model, tokenizer = models.load_base_model(profile)
-    recipe = {**s["recipe"], "lr": lr}
+    recipe = {**s["recipe"], "lr": lr, "steps": steps}
     seed_mod.seed_everything(recipe["seed"])
     run = sft.train_sft(model, tokenizer, sft.sft_dataset("train"), peft_config=peft_config, **recipe)
     val = evaluation.evaluate(run.model, tokenizer, split="validation", n=s["n_eval"], batch_size=64,
                               perplexity_blocks=s["n_ppl_blocks"])
     test = evaluation.evaluate(run.model, tokenizer, n=s["n_eval"], batch_size=64)
     run.model.save_pretrained(out, safe_serialization=True)
-    return {"lr": lr, "trainable_params": lora.count_parameters(run.model)[0], "task_accuracy": test["task_accuracy"],
+    return {"lr": lr, "steps": steps, "trainable_params": lora.count_parameters(run.model)[0],
+            "task_accuracy": test["task_accuracy"],
             "validation_accuracy": val["task_accuracy"], "general_perplexity": val["general_perplexity"],
             "train_seconds": run.train_seconds}
 
@@ -140,33 +144,33 @@ def _in_subprocess(job: tuple, threads: int) -> dict[str, Any]:
 
 
 def _longest_first(jobs: list[tuple]) -> list[tuple]:
-    """The jobs in the order to start them: DoRA (it renormalises every adapted weight each step),
-    then the larger ranks. Two workers then finish together instead of one training the slowest run
-    alone at the end."""
-    return sorted(jobs, key=lambda job: (job[1].use_dora, job[1].r), reverse=True)
+    """The jobs in the order to start them, the longest first: more steps, then DoRA (it renormalises
+    every adapted weight each step), then larger ranks. Two workers then finish together instead of
+    one training the slowest run alone at the end."""
+    return sorted(jobs, key=lambda job: (job[3], job[1].use_dora, job[1].r), reverse=True)
 
 
 def _train(profile, folder: Path) -> None:
     s = settings(profile)
-    jobs = [(f"r={r:3d}", rank_config(r, profile), lr, folder / f"rank{r}" / f"lr{lr:g}")
+    jobs = [(f"r={r:3d}", rank_config(r, profile), lr, s["steps_by_rank"][str(r)], folder / f"rank{r}" / f"lr{lr:g}")
             for r in s["ranks"] for lr in s["learning_rates"]]
-    # the variants at the lesson's own lr: each changes the lesson's run one way
-    jobs += [(f"r={s['variant_r']}, {v}", variant_config(v, profile), s["recipe"]["lr"], folder / variant_dir_name(v))
-             for v in s["variants"]]
+    # the variants at the lesson's own lr and steps: each changes the lesson's run one way
+    jobs += [(f"r={s['variant_r']}, {v}", variant_config(v, profile), s["recipe"]["lr"], s["recipe"]["steps"],
+              folder / variant_dir_name(v)) for v in s["variants"]]
     jobs = _longest_first(jobs)
     workers, threads = side_by_side(profile), None
     if workers == 1:
-        rows = (_train_one(profile, s, cfg, lr, str(out)) for _, cfg, lr, out in jobs)
+        rows = (_train_one(profile, s, cfg, lr, steps, str(out)) for _, cfg, lr, steps, out in jobs)
     else:
         threads = max(1, seed_mod.cpu_threads() // workers)
         pool = ThreadPoolExecutor(workers)  # each thread waits on one subprocess
-        rows = (f.result() for f in [pool.submit(_in_subprocess, (profile, s, cfg, lr, str(out)), threads)
-                                     for _, cfg, lr, out in jobs])
+        rows = (f.result() for f in [pool.submit(_in_subprocess, (profile, s, cfg, lr, steps, str(out)), threads)
+                                     for _, cfg, lr, steps, out in jobs])
     done = {}  # output folder -> the run's figures
     try:
-        for (label, _, lr, out), row in zip(jobs, rows, strict=True):
-            print(f"{label}, lr {lr:g}: validation accuracy {row['validation_accuracy']:.1%}, task accuracy "
-                  f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
+        for (label, _, lr, steps, out), row in zip(jobs, rows, strict=True):
+            print(f"{label}, lr {lr:g}, {steps} steps: validation accuracy {row['validation_accuracy']:.1%}, "
+                  f"task accuracy {row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}, "
                   f"{row['train_seconds']:.0f} s", flush=True)
             done[out] = row
     finally:
@@ -200,8 +204,10 @@ def load(profile=None, rebuild: bool = False) -> dict[str, Any]:
             shutil.rmtree(folder)
     s = settings(profile)
     n_runs = len(s["ranks"]) * len(s["learning_rates"]) + len(s["variants"])
+    steps = sorted(set(s["steps_by_rank"].values()) | {s["recipe"]["steps"]})
     cache.get_or_build(folder, lambda tmp: _train(profile, tmp), _required(profile), HINT, log=print,
-                       what=f"LoRA rank sweep ({n_runs} runs of {s['recipe']['steps']} steps)", error=SweepCacheError)
+                       what=f"LoRA rank sweep ({n_runs} runs of {' or '.join(map(str, steps))} steps)",
+                       error=SweepCacheError)
     try:
         return json.loads((folder / SWEEP_FILE).read_text())
     except (OSError, ValueError) as e:
@@ -226,11 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         (Path(job[-1]) / "row.json").write_text(json.dumps(_train_one(*job)))
         return 0
     sweep = load(rebuild=args.rebuild)
-    print(f"LoRA rank sweep, {sweep['recipe']['steps']} steps each, alpha = 2r, the learning rate picked on "
-          f"validation from {', '.join(f'{lr:g}' for lr in sweep['learning_rates'])}:")
+    print(f"LoRA rank sweep, alpha = 2r, the learning rate picked on validation from "
+          f"{', '.join(f'{lr:g}' for lr in sweep['learning_rates'])}:")
     for r, row in sorted(sweep["ranks"].items(), key=lambda kv: int(kv[0])):
-        print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, lr {row['lr']:g}, task accuracy "
-              f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")
+        print(f"  r={r:>3}: {row['trainable_params']:>8,} trainable, {row['steps']} steps, lr {row['lr']:g}, "
+              f"task accuracy {row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")
     for name, row in sweep["variants"].items():
         print(f"  r={sweep['variant_r']}, {name}: {row['trainable_params']:,} trainable, task accuracy "
               f"{row['task_accuracy']:.1%}, general-text perplexity {row['general_perplexity']:.1f}")

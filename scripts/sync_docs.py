@@ -169,6 +169,8 @@ ROWS: dict[str, list[Row]] = {
             lambda p: _epochs(cfg("04", p).steps, cfg("03", p).batch_size, SFT_ROWS)),
         Row("layers with adapters", "target_modules", TYPICAL["lora_targets"]),
         Row("ranks swept", "sweep_ranks", "1 to 64"),
+        Row("steps of each swept rank below r", "sweep_small_rank_steps",
+            "longer than the main run's: a smaller update converges more slowly"),
         Row("learning rates each swept rank tries (times `lr`)", "sweep_lr_factors",
             "a sweep per rank; or rsLoRA's alpha / sqrt(r) scale, which keeps one rate usable across ranks"),
         Row("prompt-tuning learning rate", "prompt_tuning_lr", "far above weight learning rates (1e-2 and up)"),

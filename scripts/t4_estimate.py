@@ -52,9 +52,13 @@ def lesson_work() -> dict[str, dict[str, float]]:
     evals3 = 4 * (s3.n_eval / 64) * 24  # base, 3-shot, full, rehearsal: batches x new tokens
     work["03"] = {"flops": 6 * N * sft_steps * s3.batch_size * sft_tok, "decode": evals3}
     s4 = size["04"]
-    lora_steps = s4.steps + len(s4.sweep_ranks) * s4.sweep_steps + s4.prompt_tuning_steps  # with the sweep's script
+    # with the sweep's script: every rank at every rate (ranks below r train longer), then the variants
+    rank_steps = sum(s4.sweep_small_rank_steps if r < s4.r else s4.sweep_steps for r in s4.sweep_ranks)
+    sweep_runs = len(s4.sweep_ranks) * len(s4.sweep_lr_factors) + len(s4.sweep_variants)
+    lora_steps = (s4.steps + len(s4.sweep_lr_factors) * rank_steps + len(s4.sweep_variants) * s4.sweep_steps
+                  + s4.prompt_tuning_steps)
     work["04"] = {"flops": 4 * N * lora_steps * s3.batch_size * sft_tok,
-                  "decode": (2 + len(s4.sweep_ranks)) * (s4.n_eval / 64) * 24}
+                  "decode": (2 + 2 * sweep_runs) * (s4.n_eval / 64) * 24}  # each sweep run: validation and test
     work["05"] = {"flops": 2 * 4 * N * s4.steps * s3.batch_size * sft_tok,
                   "decode": 3 * (size["05"].n_eval / 64) * 24}
     s6 = size["06"]

@@ -121,7 +121,15 @@ def test_sweep_trains_two_runs_at_once_only_on_a_cpu_with_two_threads(monkeypatc
 
 
 def test_sweep_starts_the_longest_runs_first():
-    jobs = [(f"r={r}", lora_sweep.rank_config(r), 5e-3, f"rank{r}") for r in (1, 16, 4)]
-    jobs += [(v, lora_sweep.variant_config(v), 5e-3, v) for v in ("attention only", "DoRA")]
+    jobs = [(f"r={r}", lora_sweep.rank_config(r), 5e-3, steps, f"rank{r}")
+            for r, steps in ((1, 1500), (16, 1000), (4, 1500))]
+    jobs += [(v, lora_sweep.variant_config(v), 5e-3, 1000, v) for v in ("attention only", "DoRA")]
     order = [label for label, *_ in lora_sweep._longest_first(jobs)]
-    assert order == ["DoRA", "r=16", "attention only", "r=4", "r=1"]
+    assert order == ["r=4", "r=1", "DoRA", "r=16", "attention only"]
+
+
+def test_sweep_trains_the_ranks_below_the_lessons_longer():
+    cfg = profiles.get_profile(verbose=False).lesson("04")
+    steps = lora_sweep.settings()["steps_by_rank"]
+    assert steps == {str(r): cfg.sweep_small_rank_steps if r < cfg.r else cfg.sweep_steps for r in cfg.sweep_ranks}
+    assert cfg.sweep_small_rank_steps > cfg.sweep_steps and any(r < cfg.r for r in cfg.sweep_ranks)
