@@ -8,7 +8,7 @@ questions: one rate for every rank let the large ranks take steps too large for 
 That does not fit the lesson's 180 s on a CPU. So `make test` and `make course` run the sweep fresh
 before the notebooks (``python -m course_utils.lora_sweep --rebuild``) and notebook 04 reads it from
 the model cache; a learner who opens the notebook without it trains it there (11 runs in the tiny
-profile: about 15 minutes on 2 CPU cores, two at a time). Every rank keeps the adapter of its picked
+profile: about 18 minutes on 2 CPU cores, two at a time). Every rank keeps the adapter of its picked
 rate, so the lesson can load two of them on one base model.
 """
 from __future__ import annotations
