@@ -75,9 +75,9 @@ def test_rank_sweep_accuracy_rises_with_rank_until_it_saturates():
     picked on validation (2026-12-07, `make seeds` for lesson 04 at seeds 1 and 2, seed 0 from the main run):
     r=1 2.1 / 0.4 / 2.5%, r=4 87.9 / 58.8 / 77.1%, r=16 94.2 / 90.8 / 99.2% (means 1.7, 74.6, 94.7%); the
     lesson's r=8 98.8 / 95.0 / 97.1%. With 1,500 steps for the ranks below r=8 (probes of the sweep's runs), r=4
-    reaches 100 / 86.7 / 93.3% (mean 93.3%) and r=1 1.7% at seed 0. With one rate (5e-3) for every rank the mean stopped at r=4 (`make seeds`
-    of 2026-12-06: r=1 0.9, r=4 49.3, r=16 49.5%, r=16's perplexity 713-1,109): the large ranks took steps too
-    large for them."""
+    reaches 100 / 86.7 / 93.3% (mean 93.3%) and r=1 1.7% at seed 0. With one rate (5e-3) for every rank the
+    mean stopped at r=4 (`make seeds` of 2026-12-06: r=1 0.9, r=4 49.3, r=16 49.5%, r=16's perplexity 713-1,109):
+    the large ranks took steps too large for them."""
     runs = {rec["seed"]: metric_of(rec, "rank_sweep") for rec in seed_records(R)}
     if len(runs) < 3:
         pytest.skip(f"judged on a mean over at least 3 seeds; build/seeds holds seed(s) {sorted(runs)}: {SEEDS_HINT}")
